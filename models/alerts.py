@@ -1,0 +1,64 @@
+"""Alerts the hub raises from passages, pushed to the grid workers responsible."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import Field
+
+from models.base import SCHEMA_VERSION, Identifier, SchemaVersion, Timestamp, WireModel
+
+
+class Severity(StrEnum):
+    """Alarm severity, as ThingsBoard and the field use it."""
+
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+
+
+class AlertState(StrEnum):
+    """Lifecycle: open → acknowledged → in progress → resolved."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+
+
+class AlertRule(StrEnum):
+    """The rule that raised an alert."""
+
+    UNREGISTERED_PERSON = "unregistered_person"
+    RED_CODE = "red_code"
+    YELLOW_CODE = "yellow_code"
+    QUARANTINE_BREACH = "quarantine_breach"
+    TEST_OVERDUE = "test_overdue"
+    ADDRESS_MISMATCH = "address_mismatch"
+    INVALID_PASS = "invalid_pass"  # noqa: S105 - a rule name, not a secret
+    TAILGATING = "tailgating"
+
+
+class Alert(WireModel):
+    """One active alert per person and rule; repeats are counted on it."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    alert_id: UUID
+    rule: AlertRule
+    severity: Severity
+    state: AlertState = AlertState.OPEN
+    grid_id: Identifier
+    site_id: Identifier
+    gate_id: Identifier | None = None
+    event_id: UUID | None = Field(None, title="Event that last raised or repeated it")
+    subject_ref: str = Field(
+        max_length=128,
+        title="Subject",
+        description="Who it is about: resident id, holder reference or face track key.",
+    )
+    summary: str = Field(max_length=500)
+    repeat_count: int = Field(1, ge=1)
+    raised_at: Timestamp
+    updated_at: Timestamp
