@@ -1,0 +1,1 @@
+"""Hub service: MQTT ingest → store → match → alert → push, and the HTTP API."""

@@ -1,0 +1,1 @@
+"""Decoders that turn frames into observations: QR codes, faces."""

@@ -1,0 +1,1 @@
+"""Publishing: the SQLite outbox and the MQTT link to the hub."""
