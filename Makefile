@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell deploy/bootstrap-uv.sh)
 RUN := $(UV) run --frozen
 
-.PHONY: help setup system lint test demo bench schemas clean
+.PHONY: help setup system test-system lint test demo bench schemas clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -15,13 +15,17 @@ setup: system  ## system packages + the locked Python environment in .venv
 	$(UV) sync --frozen
 	$(RUN) python -c "import face_recognition, cv2, pyzbar.pyzbar, paho.mqtt, zxingcpp"
 
+test-system:  ## extra system packages the suite needs (PostgreSQL server)
+	deploy/setup-system.sh postgresql
+
 lint: setup  ## ruff (lint + format check) and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 
-test: lint  ## set up, lint, and run the whole suite
-	$(RUN) pytest
+test: lint test-system  ## set up, lint, and run the whole suite (own broker and PostgreSQL ports)
+	GRIDGATE_TEST_POSTGRES_URL="$${GRIDGATE_TEST_POSTGRES_URL:-$$(deploy/dev-postgres.sh)}" \
+		$(RUN) pytest
 
 demo: setup  ## hub + broker + one simulated gate on embedded defaults
 	$(RUN) gridgate-demo

@@ -1,0 +1,1 @@
+"""Face stage: motion gate → detection → tracking → encoding once per track → local match."""

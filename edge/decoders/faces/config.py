@@ -1,0 +1,71 @@
+"""Configuration of the face stage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.face_match import FaceThresholds
+
+
+class FaceConfig(BaseModel):
+    """Face detection, tracking, encoding and local matching at one gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True,
+        title="Faces enabled",
+        description="Face use is switchable per site; gates also work from QR codes alone.",
+    )
+    backend: str = Field("dlib", title="Backend", description="Face backend: dlib or fake.")
+    detect_scale: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        title="Detection scale",
+        description="Frames are shrunk by this factor for detection; tune to the gate distance.",
+    )
+    upsample: int = Field(
+        0, ge=0, le=2, title="Upsample", description="HOG upsampling passes (each ~4x slower)."
+    )
+    detect_every: int = Field(
+        2, ge=1, title="Detect every k-th frame", description="Detection runs at most this often."
+    )
+    min_face_area: int = Field(
+        60 * 60,
+        ge=16,
+        title="Minimum face area",
+        description="Faces smaller than this many pixels (full frame) are not encoded.",
+    )
+    better_view_margin: float = Field(
+        0.25,
+        ge=0,
+        title="Better-view margin",
+        description="A track is re-encoded only when quality beats its best by this fraction.",
+    )
+    max_encodings_per_track: int = Field(
+        3, ge=1, title="Encodings per track", description="Upper bound of encodings of one track."
+    )
+    motion_threshold: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        title="Motion threshold",
+        description="Share of thumbnail pixels that must change before detection runs.",
+    )
+    track_ttl_s: float = Field(
+        2.0, gt=0, title="Track time-to-live", description="A track unseen this long ends."
+    )
+    thresholds: FaceThresholds = Field(
+        default_factory=FaceThresholds,
+        title="Match thresholds",
+        description="known below t1, unknown above t2, undecided between.",
+    )
+    liveness: bool = Field(
+        False, title="Blink liveness hint", description="Look for a blink across frames."
+    )
+    send_crops: bool = Field(
+        False,
+        title="Send face crops",
+        description="Attach a JPEG crop to events. Off: only encodings leave the device.",
+    )

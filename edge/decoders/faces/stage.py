@@ -1,0 +1,115 @@
+"""The face stage: motion gate → detect at reduced scale → track → encode once → match."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import cv2
+
+from edge.decoders.faces.base import BACKEND_MODULES, FaceBackend, Image, face_backends
+from edge.decoders.faces.config import FaceConfig
+from edge.decoders.faces.liveness import blink_liveness
+from edge.decoders.faces.motion import MotionGate
+from edge.decoders.faces.quality import eye_aspect_ratio, face_quality
+from edge.decoders.faces.tracker import FaceTracker, Track
+from edge.gallery import Gallery
+from models.events import FaceObservation
+from models.face_match import Candidate, vote
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FaceStats:
+    """Counters of the face stage."""
+
+    frames: int = 0
+    still_frames: int = 0
+    detections: int = 0
+    encodings: int = 0
+    faces_too_small: int = 0
+
+
+class FaceStage:
+    """Turns frames into face tracks, each encoded once or for a clearly better view."""
+
+    def __init__(self, config: FaceConfig, gallery: Gallery, backend: FaceBackend | None = None):
+        self.config = config
+        self.gallery = gallery
+        if backend is None:
+            face_backends.load(BACKEND_MODULES)
+            backend = face_backends.create(config.backend)
+        self.backend = backend
+        self.motion = MotionGate(threshold=config.motion_threshold)
+        self.tracker = FaceTracker(ttl_s=config.track_ttl_s)
+        self.stats = FaceStats()
+        self._crops: dict[int, bytes] = {}
+
+    def process(self, frame_bgr: Image, now: float) -> list[Track]:
+        """Tracks seen in this frame (empty when nothing moved or nobody is there)."""
+        self.stats.frames += 1
+        if not self.motion.changed(frame_bgr) or self.stats.frames % self.config.detect_every:
+            self.stats.still_frames += 1
+            self.tracker.expire(now)
+            return []
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        scale = self.config.detect_scale
+        small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale)
+        boxes = [b.scaled(1 / scale) for b in self.backend.detect(small, self.config.upsample)]
+        self.stats.detections += len(boxes)
+        tracks = self.tracker.update(boxes, now)
+        if not boxes:
+            return []
+        for track, landmarks in zip(tracks, self.backend.landmarks(rgb, boxes), strict=True):
+            quality = face_quality(frame_bgr, track.box, landmarks, self.config.min_face_area)
+            ears = [eye_aspect_ratio(landmarks.left_eye), eye_aspect_ratio(landmarks.right_eye)]
+            known = [e for e in ears if e is not None]
+            if known:
+                track.ear_history.append(min(known))
+            track.best_quality = max(track.best_quality, quality)
+            if quality == 0.0:
+                self.stats.faces_too_small += 1
+            elif self._wants_encoding(track, quality):
+                track.encodings.append((self.backend.encode(rgb, track.box), quality))
+                self.stats.encodings += 1
+                if self.config.send_crops:
+                    self._keep_crop(track, frame_bgr)
+        return tracks
+
+    def _wants_encoding(self, track: Track, quality: float) -> bool:
+        if len(track.encodings) >= self.config.max_encodings_per_track:
+            return False
+        best = track.encoded_quality
+        return best == 0.0 or quality > best * (1.0 + self.config.better_view_margin)
+
+    def _keep_crop(self, track: Track, frame_bgr: Image) -> None:
+        b = track.box
+        crop = frame_bgr[max(0, b.top) : b.bottom, max(0, b.left) : b.right]
+        ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            self._crops[track.track_id] = jpeg.tobytes()
+
+    def observation(self, track: Track, seen_at: datetime) -> FaceObservation | None:
+        """The passage's record of one track: best encoding, voted local match, liveness."""
+        best = track.best_encoding()
+        if best is None:
+            return None
+        encoding, quality = best
+        samples = [(self.gallery.nearest(e), q) for e, q in track.encodings]
+        match = vote(samples, self.config.thresholds) if len(self.gallery) else None
+        crop = self._crops.pop(track.track_id, None)
+        return FaceObservation(
+            track_id=track.track_id,
+            encoding=[float(v) for v in encoding],
+            quality=round(quality, 4),
+            seen_at=seen_at,
+            liveness=blink_liveness(track.ear_history, self.config.liveness),
+            **({"local_match": match} if match is not None else {}),
+            crop_jpeg_base64=base64.b64encode(crop).decode() if crop else None,
+        )
+
+
+__all__ = ["Candidate", "FaceStage", "FaceStats"]

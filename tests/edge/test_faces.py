@@ -1,0 +1,173 @@
+"""The face stage on real photos through dlib, and its tracking logic through the fake backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.decoders.faces.base import Box, face_backends
+from edge.decoders.faces.config import FaceConfig
+from edge.decoders.faces.fake import FakeFaceBackend, fake_encoding, mark_face
+from edge.decoders.faces.liveness import blink_liveness
+from edge.decoders.faces.stage import FaceStage
+from edge.gallery import Gallery
+from edge.registry import BackendUnavailableError, Registry
+from models.base import utc_now
+from models.events import FaceDecision, FaceObservation
+from models.face_match import FaceThresholds
+
+
+def _frame(path: Path, width: int = 640) -> np.ndarray:
+    image = cv2.imread(str(path))
+    assert image is not None
+    scale = width / image.shape[1]
+    return cv2.resize(image, None, fx=scale, fy=scale)
+
+
+def _observe(stage: FaceStage, frame: np.ndarray, now: float) -> list[FaceObservation]:
+    tracks = stage.process(frame, now)
+    observations = [stage.observation(t, utc_now()) for t in tracks]
+    return [o for o in observations if o is not None]
+
+
+@pytest.fixture(scope="module")
+def obama_gallery(photos: dict[str, Path]) -> Gallery:
+    stage = FaceStage(FaceConfig(detect_scale=1.0, detect_every=1), Gallery())
+    (observation,) = _observe(stage, _frame(photos["obama.jpg"]), 0.0)
+    gallery = Gallery()
+    gallery.replace(["resident-obama"], [observation.encoding], version="test-1")
+    return gallery
+
+
+def test_same_person_matches_and_another_does_not(
+    photos: dict[str, Path], obama_gallery: Gallery
+) -> None:
+    stage = FaceStage(FaceConfig(detect_scale=1.0, detect_every=1), obama_gallery)
+    (same,) = _observe(stage, _frame(photos["obama2.jpg"]), 10.0)
+    assert same.local_match.decision is FaceDecision.KNOWN
+    assert same.local_match.resident_ref == "resident-obama"
+    assert (same.local_match.distance or 1.0) < 0.45
+    (other,) = _observe(stage, _frame(photos["biden.jpg"]), 20.0)
+    assert other.local_match.decision is FaceDecision.UNKNOWN
+    assert other.local_match.resident_ref is None
+    assert (other.local_match.distance or 0.0) > 0.55
+    assert other.crop_jpeg_base64 is None  # crops stay on the device unless configured
+
+
+def test_strict_thresholds_never_name_the_nearest(
+    photos: dict[str, Path], obama_gallery: Gallery
+) -> None:
+    strict = FaceThresholds(known_below=0.05, unknown_above=0.1)
+    stage = FaceStage(
+        FaceConfig(detect_scale=1.0, detect_every=1, thresholds=strict), obama_gallery
+    )
+    (same,) = _observe(stage, _frame(photos["obama2.jpg"]), 0.0)
+    assert same.local_match.decision is FaceDecision.UNKNOWN
+    assert same.local_match.resident_ref is None
+
+
+def test_quality_prefers_sharp_frontal_faces(photos: dict[str, Path]) -> None:
+    stage = FaceStage(FaceConfig(detect_scale=1.0, detect_every=1), Gallery())
+    frame = _frame(photos["obama.jpg"])
+    (sharp,) = _observe(stage, frame, 0.0)
+    blurred = FaceStage(FaceConfig(detect_scale=1.0, detect_every=1), Gallery())
+    (soft,) = _observe(blurred, cv2.GaussianBlur(frame, (0, 0), 4), 0.0)
+    assert 0 < soft.quality < sharp.quality <= 1
+
+
+def _scene(people: dict[int, Box], size: tuple[int, int] = (480, 640)) -> np.ndarray:
+    base = np.full((*size, 3), 90, np.uint8)
+    noise = np.random.default_rng(len(people)).integers(0, 40, base.shape, dtype=np.uint8)
+    frame: np.ndarray = cv2.add(base, noise)
+    for person, box in people.items():
+        mark_face(frame, box, person)
+    return frame
+
+
+def _fake_stage() -> FaceStage:
+    config = FaceConfig(backend="fake", detect_every=1, min_face_area=400)
+    return FaceStage(config, Gallery(), backend=FakeFaceBackend())
+
+
+def test_each_track_is_encoded_once_while_the_view_does_not_improve() -> None:
+    stage = _fake_stage()
+    for step in range(10):
+        box = Box(100, 300 + step * 4, 260, 140 + step * 4)
+        stage.process(_scene({7: box}), now=step * 0.1)
+    assert len(stage.tracker.tracks) == 1
+    assert stage.stats.encodings == 1
+
+
+def test_a_clearly_better_view_is_encoded_again() -> None:
+    stage = _fake_stage()
+    stage.process(_scene({7: Box(200, 330, 260, 270)}), now=0.0)  # 60 px: small
+    stage.process(_scene({7: Box(190, 345, 300, 235)}), now=0.1)  # 110 px: much better
+    assert stage.stats.encodings == 2
+
+
+def test_two_people_get_two_tracks_and_their_own_encodings() -> None:
+    stage = _fake_stage()
+    tracks = stage.process(_scene({3: Box(50, 200, 200, 50), 9: Box(50, 600, 200, 450)}), 0.0)
+    assert len({t.track_id for t in tracks}) == 2
+    encodings = {t.track_id: t.best_encoding() for t in tracks}
+    vectors = [e[0] for e in encodings.values() if e is not None]
+    expected = [fake_encoding(3), fake_encoding(9)]
+    assert any(np.allclose(vectors[0], e) for e in expected)
+    assert not np.allclose(vectors[0], vectors[1])
+
+
+def test_still_frames_skip_detection() -> None:
+    stage = _fake_stage()
+    frame = _scene({4: Box(100, 300, 260, 140)})
+    stage.process(frame, 0.0)
+    for i in range(5):
+        assert stage.process(frame.copy(), 0.1 * (i + 1)) == []
+    assert stage.stats.still_frames == 5
+    assert stage.stats.detections == 1
+
+
+def test_faces_below_the_minimum_area_are_not_encoded() -> None:
+    stage = _fake_stage()
+    stage.process(_scene({5: Box(100, 115, 115, 100)}), 0.0)
+    assert stage.stats.faces_too_small == 1
+    assert stage.stats.encodings == 0
+
+
+def test_gallery_match_through_the_fake_backend_and_disk_cache(tmp_path: Path) -> None:
+    gallery = Gallery()
+    gallery.replace(["r-3"], [fake_encoding(3).tolist()], version="v7")
+    gallery.save(tmp_path / "gallery.json")
+    assert (tmp_path / "gallery.json").stat().st_mode & 0o777 == 0o600
+    loaded = Gallery.load(tmp_path / "gallery.json")
+    stage = FaceStage(
+        FaceConfig(backend="fake", detect_every=1, min_face_area=400),
+        loaded,
+        backend=FakeFaceBackend(),
+    )
+    (known,) = _observe(stage, _scene({3: Box(50, 200, 200, 50)}), 0.0)
+    (stranger,) = _observe(stage, _scene({8: Box(250, 600, 400, 450)}), 1.0)
+    assert (known.local_match.decision, known.local_match.resident_ref) == (
+        FaceDecision.KNOWN,
+        "r-3",
+    )
+    assert stranger.local_match.decision is FaceDecision.UNKNOWN
+
+
+def test_blink_liveness() -> None:
+    assert blink_liveness([0.3, 0.31, 0.15, 0.3], enabled=True).passed is True
+    assert blink_liveness([0.3, 0.31, 0.3, 0.3], enabled=True).passed is False
+    assert blink_liveness([0.3, 0.15, 0.3], enabled=True).checked is False
+    assert blink_liveness([0.3, 0.31, 0.15, 0.3], enabled=False).checked is False
+
+
+def test_registry_skips_backends_whose_import_fails() -> None:
+    registry: Registry[object] = Registry("test")
+    registry.load(["edge.decoders.faces.fake", "edge.decoders.faces.does_not_exist"])
+    assert "edge.decoders.faces.does_not_exist" in registry.failed
+    with pytest.raises(BackendUnavailableError, match="available"):
+        registry.create("nope")
+    face_backends.load(["edge.decoders.faces.fake"])
+    assert "fake" in face_backends.available()
