@@ -1,0 +1,1 @@
+"""Passage: observations at one gate within a short window become one event and a decision."""

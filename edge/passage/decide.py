@@ -1,0 +1,70 @@
+"""The local gate decision: open, deny, or hold for a human, with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from edge.passage.config import GatePolicy
+from models.events import (
+    CodeColour,
+    FaceDecision,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    HealthCodeObservation,
+    Observation,
+    VerificationStatus,
+)
+
+
+def decide(observations: Sequence[Observation], policy: GatePolicy) -> GateDecision:
+    """Deny beats open beats hold; every rule that fired is named in the reasons."""
+    deny: list[str] = []
+    allow: list[str] = []
+    hold: list[str] = []
+    for obs in observations:
+        if isinstance(obs, HealthCodeObservation):
+            _judge_code(obs, policy, deny, allow, hold)
+        elif isinstance(obs, FaceObservation):
+            _judge_face(obs, policy, allow, hold)
+    if deny:
+        return GateDecision(action=GateAction.DENY, reasons=deny)
+    if allow:
+        return GateDecision(action=GateAction.OPEN, reasons=allow)
+    return GateDecision(action=GateAction.HOLD, reasons=hold or ["nothing_verified"])
+
+
+def _judge_code(
+    code: HealthCodeObservation,
+    policy: GatePolicy,
+    deny: list[str],
+    allow: list[str],
+    hold: list[str],
+) -> None:
+    if code.status is VerificationStatus.INVALID:
+        (deny if policy.deny_on_invalid_pass else hold).append("invalid_pass")
+    elif code.colour is CodeColour.RED:
+        (deny if policy.deny_on_red_code else hold).append("red_code")
+    elif code.colour is CodeColour.YELLOW:
+        hold.append("yellow_code")
+    elif code.policy_passed is False:
+        hold.append("code_policy_failed")
+    elif code.status is VerificationStatus.VALID and code.colour is CodeColour.GREEN:
+        (allow if policy.open_on_green_code else hold).append("green_code")
+    else:
+        hold.append("code_unverified")
+
+
+def _judge_face(
+    face: FaceObservation, policy: GatePolicy, allow: list[str], hold: list[str]
+) -> None:
+    decision = face.local_match.decision
+    if decision is FaceDecision.KNOWN and policy.open_on_known_face:
+        if policy.require_liveness and not face.liveness.passed:
+            hold.append("liveness_not_passed")
+        else:
+            allow.append("known_face")
+    elif decision is FaceDecision.UNKNOWN:
+        hold.append("unknown_face")
+    elif decision is FaceDecision.UNDECIDED:
+        hold.append("undecided_face")

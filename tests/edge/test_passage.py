@@ -1,0 +1,153 @@
+"""Passage assembly and the local gate decision."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from edge.passage.assembler import PassageAssembler
+from edge.passage.config import GatePolicy, PassageConfig
+from edge.passage.decide import decide
+from models import decode, encode
+from models.base import utc_now
+from models.events import (
+    CodeColour,
+    DoorPlateObservation,
+    FaceDecision,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    HealthCodeFormat,
+    HealthCodeObservation,
+    Liveness,
+    PassageEvent,
+    VerificationStatus,
+)
+from models.events import FaceMatch as Match
+from tests.support.factories import encoding
+
+
+def _code(
+    colour: CodeColour | None = CodeColour.GREEN,
+    status: VerificationStatus = VerificationStatus.VALID,
+) -> HealthCodeObservation:
+    return HealthCodeObservation(
+        format=HealthCodeFormat.GRIDGATE,
+        status=status,
+        colour=colour,
+        seen_at=utc_now(),
+        expires_at=utc_now() + timedelta(hours=1),
+    )
+
+
+def _face(
+    track: int, decision: FaceDecision, quality: float = 0.6, blink: bool | None = None
+) -> FaceObservation:
+    return FaceObservation(
+        track_id=track,
+        encoding=encoding(track),
+        quality=quality,
+        seen_at=utc_now(),
+        local_match=Match(
+            decision=decision, resident_ref="r-1" if decision is FaceDecision.KNOWN else None
+        ),
+        liveness=Liveness(checked=blink is not None, passed=blink),
+    )
+
+
+def _assembler(**policy: bool) -> PassageAssembler:
+    return PassageAssembler(
+        PassageConfig(gate_id="north", window_s=3.0, max_duration_s=10.0),
+        GatePolicy(**policy),
+        device_id="gate-01",
+        site_id="site-a",
+    )
+
+
+def test_observations_within_the_window_merge_into_one_event() -> None:
+    assembler = _assembler()
+    assembler.add_face(_face(1, FaceDecision.KNOWN), now=0.0)
+    assembler.add_code("GGHC1:x", _code(), now=1.0)
+    assembler.add_code("GGHC1:x", _code(), now=2.0)  # the same code in later frames
+    assembler.add_code(
+        "GGDP1:310101", DoorPlateObservation(address_code="310101", seen_at=utc_now()), now=2.5
+    )
+    assert assembler.tick(now=3.0) is None  # 2 s after the last new observation
+    event = assembler.tick(now=5.6)
+    assert event is not None
+    assert len(event.faces()) == 1
+    assert len(event.health_codes()) == 1
+    assert len(event.door_plates()) == 1
+    assert event.gate_id == "north"
+    assert event.decision.action is GateAction.OPEN
+    assert decode(PassageEvent, encode(event)) == event
+    assert assembler.tick(now=100.0) is None
+
+
+def test_a_long_stream_of_new_things_is_cut_at_the_longest_duration() -> None:
+    assembler = _assembler()
+    events = []
+    for step in range(25):
+        assembler.add_face(_face(step, FaceDecision.UNKNOWN), now=step * 1.0)
+        closed = assembler.tick(now=step * 1.0)
+        if closed:
+            events.append(closed)
+    assert len(events) == 2
+    assert all(len(e.faces()) == 11 for e in events)
+
+
+def test_a_better_view_of_the_same_track_replaces_the_earlier_one() -> None:
+    assembler = _assembler()
+    assembler.add_face(_face(4, FaceDecision.UNDECIDED, quality=0.3), now=0.0)
+    assembler.add_face(_face(4, FaceDecision.KNOWN, quality=0.9), now=0.5)
+    event = assembler.tick(now=10.0)
+    assert event is not None
+    (face,) = event.faces()
+    assert face.quality == 0.9
+
+
+@pytest.mark.parametrize(
+    ("observations", "action", "reason"),
+    [
+        ([_code()], GateAction.OPEN, "green_code"),
+        ([_code(CodeColour.RED)], GateAction.DENY, "red_code"),
+        ([_code(CodeColour.YELLOW)], GateAction.HOLD, "yellow_code"),
+        ([_code(None, VerificationStatus.INVALID)], GateAction.DENY, "invalid_pass"),
+        ([_code(None, VerificationStatus.UNVERIFIED)], GateAction.HOLD, "code_unverified"),
+        ([_face(1, FaceDecision.KNOWN)], GateAction.OPEN, "known_face"),
+        ([_face(1, FaceDecision.UNKNOWN)], GateAction.HOLD, "unknown_face"),
+        ([_face(1, FaceDecision.KNOWN), _code(CodeColour.RED)], GateAction.DENY, "red_code"),
+        ([], GateAction.HOLD, "nothing_verified"),
+    ],
+)
+def test_local_decision(
+    observations: list[FaceObservation | HealthCodeObservation],
+    action: GateAction,
+    reason: str,
+) -> None:
+    decision = decide(observations, GatePolicy())
+    assert decision.action is action
+    assert reason in decision.reasons
+
+
+def test_liveness_can_be_required_for_faces() -> None:
+    policy = GatePolicy(require_liveness=True)
+    assert decide([_face(1, FaceDecision.KNOWN, blink=False)], policy).action is GateAction.HOLD
+    assert decide([_face(1, FaceDecision.KNOWN, blink=True)], policy).action is GateAction.OPEN
+
+
+def test_gates_work_without_faces_and_by_manual_override() -> None:
+    assembler = _assembler(open_on_known_face=False)
+    assembler.add_face(_face(1, FaceDecision.KNOWN), now=0.0)
+    event = assembler.tick(now=5.0)
+    assert event is not None and event.decision.action is GateAction.HOLD
+    assembler.override(
+        GateDecision(action=GateAction.OPEN, reasons=["manual"], operator_id="op-3"),
+        now=6.0,
+        at=utc_now(),
+    )
+    event = assembler.tick(now=6.0, force=True)
+    assert event is not None
+    assert event.decision.operator_id == "op-3"
+    assert event.observations == []
