@@ -1,0 +1,1 @@
+"""Health-code verification: one verifier per format, a trust store and the site's policy."""

@@ -1,0 +1,47 @@
+"""The site's three-code policy: colour, recent test, trip history (and vaccination)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.events import CodeColour
+from models.passes import PassClaims, TestResult, TripRisk
+
+_RISK_ORDER = {TripRisk.NONE: 0, TripRisk.MEDIUM: 1, TripRisk.HIGH: 2}
+
+
+class CodePolicy(BaseModel):
+    """A checkpoint might say: green AND test <= 48 h AND no high-risk trip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_green: bool = Field(True, title="Require green", description="Colour must be green.")
+    max_test_age_h: float | None = Field(
+        None,
+        gt=0,
+        title="Longest test age",
+        description="Hours since a negative test; unset: no test required.",
+    )
+    max_trip_risk: TripRisk = Field(
+        TripRisk.MEDIUM,
+        title="Highest trip risk",
+        description="Trips riskier than this in the last 7 days fail the check.",
+    )
+    min_doses: int = Field(0, ge=0, title="Minimum vaccination doses")
+
+    def passes(self, claims: PassClaims, now: datetime) -> bool:
+        """The three-code verdict for a pass whose signature and validity were checked."""
+        if self.require_green and claims.colour is not CodeColour.GREEN:
+            return False
+        if _RISK_ORDER[claims.trip_risk] > _RISK_ORDER[self.max_trip_risk]:
+            return False
+        if claims.doses < self.min_doses:
+            return False
+        if self.max_test_age_h is not None:
+            if claims.test_at is None or claims.test_result is not TestResult.NEGATIVE:
+                return False
+            if now.timestamp() - claims.test_at > self.max_test_age_h * 3600:
+                return False
+        return True
