@@ -1,0 +1,63 @@
+"""Health-code verification speed: verifications per second on one core, p50 / p99.
+
+Run: ``uv run python bench/health_codes.py``. The baseline is parsing a pass without
+checking its signature, measured in the same process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edge.verify.gridgate import GridgateVerifier  # noqa: E402
+from models.passes import parse_pass  # noqa: E402
+from tests.support.passes import Issuer, trust_store  # noqa: E402
+
+N = 3000
+
+
+def _measure(label: str, run: Callable[[], object]) -> tuple[str, float, float, float]:
+    for _ in range(100):
+        run()
+    samples = []
+    for _ in range(N):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    per_s = len(samples) / sum(samples)
+    quantiles = statistics.quantiles(samples, n=100)
+    return label, per_s, quantiles[49] * 1e3, quantiles[98] * 1e3
+
+
+def main() -> None:
+    issuer = Issuer()
+    verifier = GridgateVerifier(trust_store(issuer))
+    token = issuer.issue()
+    forged = token[:-8] + "AAAAAAAA"
+    now = datetime.now(UTC)
+    rows = [
+        _measure("GGHC1 parse only (baseline)", lambda: parse_pass(token)),
+        _measure("GGHC1 verify (valid)", lambda: verifier.verify(token, now)),
+        _measure("GGHC1 verify (forged signature)", lambda: verifier.verify(forged, now)),
+        _measure("garbage text", lambda: verifier.verify("GGHC1:%%%", now)),
+    ]
+    base = rows[0][1]
+    table = Table(title=f"health-code verification, one core, {N} runs each")
+    for column in ("case", "per second", "p50 ms", "p99 ms", "vs baseline"):
+        table.add_column(column, justify="right" if column != "case" else "left")
+    for label, per_s, p50, p99 in rows:
+        table.add_row(label, f"{per_s:,.0f}", f"{p50:.3f}", f"{p99:.3f}", f"{base / per_s:.1f}x")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
