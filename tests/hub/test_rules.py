@@ -1,0 +1,223 @@
+"""Matching and rules on matched passages: who raises what, routed to which grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from hub.match.faces import FaceIndex
+from hub.match.ledger import ResidentView
+from hub.match.matcher import match_passage
+from hub.rules.config import RulesConfig
+from hub.rules.engine import AlertDraft, evaluate
+from models.alerts import AlertRule, Severity
+from models.base import new_id, utc_now
+from models.events import (
+    CodeColour,
+    Direction,
+    DoorPlateObservation,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    HealthCodeFormat,
+    HealthCodeObservation,
+    Observation,
+    PassageEvent,
+    ReasonCode,
+    VerificationStatus,
+)
+from models.face_match import FaceThresholds
+
+
+@dataclass
+class DictLedger:
+    """An in-memory LedgerLookup for rule tests (the SQL one is tested with the store)."""
+
+    residents: dict[str, ResidentView] = field(default_factory=dict)
+    holders: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
+    sites: dict[str, str] = field(default_factory=dict)
+
+    def resident(self, resident_id: str) -> ResidentView | None:
+        return self.residents.get(resident_id)
+
+    def resident_by_holder(self, holder_ref: str) -> ResidentView | None:
+        rid = self.holders.get(holder_ref)
+        return self.residents.get(rid) if rid else None
+
+    def address_grid(self, address_code: str) -> str | None:
+        return self.addresses.get(address_code)
+
+    def site_grid(self, site_id: str) -> str | None:
+        return self.sites.get(site_id)
+
+
+RNG = np.random.default_rng(1)
+ALICE_FACE = RNG.normal(0, 0.1, 128)
+STRANGER_FACE = RNG.normal(0, 0.1, 128)
+
+
+def _ledger(**alice: object) -> tuple[DictLedger, FaceIndex]:
+    fields: dict[str, object] = {
+        "resident_id": "r-alice",
+        "name": "王丽",
+        "address_code": "ADDR-0001",
+        "grid_id": "grid-1",
+        "last_test_at": utc_now() - timedelta(hours=6),
+    }
+    fields.update(alice)
+    resident = ResidentView(**fields)  # type: ignore[arg-type]
+    ledger = DictLedger(
+        residents={"r-alice": resident},
+        holders={"h1:alice": "r-alice"},
+        addresses={"ADDR-0001": "grid-1", "ADDR-0002": "grid-2"},
+        sites={"site-a": "grid-9"},
+    )
+    index = FaceIndex()
+    index.replace(["r-alice"], [ALICE_FACE])
+    return ledger, index
+
+
+def _face(vector: np.ndarray, track: int = 1) -> FaceObservation:
+    return FaceObservation(
+        track_id=track, encoding=[float(v) for v in vector], quality=0.8, seen_at=utc_now()
+    )
+
+
+def _code(
+    colour: CodeColour | None = CodeColour.GREEN,
+    holder: str | None = "h1:alice",
+    status: VerificationStatus = VerificationStatus.VALID,
+) -> HealthCodeObservation:
+    return HealthCodeObservation(
+        format=HealthCodeFormat.GRIDGATE,
+        status=status,
+        colour=colour,
+        holder_ref=holder,
+        reason_codes=[] if status is VerificationStatus.VALID else [ReasonCode.BAD_SIGNATURE],
+        seen_at=utc_now(),
+    )
+
+
+def _plate(code: str) -> DoorPlateObservation:
+    return DoorPlateObservation(address_code=code, seen_at=utc_now())
+
+
+def _event(*observations: Observation, direction: Direction = Direction.ENTRY) -> PassageEvent:
+    return PassageEvent(
+        event_id=new_id(),
+        device_id="gate-01",
+        site_id="site-a",
+        gate_id="north",
+        direction=direction,
+        occurred_at=utc_now(),
+        observations=list(observations),
+        decision=GateDecision(action=GateAction.OBSERVE),
+    )
+
+
+def _run(
+    event: PassageEvent, config: RulesConfig | None = None, **alice: object
+) -> list[AlertDraft]:
+    ledger, index = _ledger(**alice)
+    match = match_passage(event, ledger, index, FaceThresholds())
+    return evaluate(event, match, config or RulesConfig(), utc_now())
+
+
+def _rules(drafts: list[AlertDraft]) -> set[AlertRule]:
+    return {d.rule for d in drafts}
+
+
+def test_registered_resident_with_green_code_raises_nothing() -> None:
+    assert _run(_event(_face(ALICE_FACE + 0.001), _code(), _plate("ADDR-0001"))) == []
+
+
+def test_unknown_face_without_pass_is_unregistered_and_routed_to_the_site_grid() -> None:
+    (draft,) = _run(_event(_face(STRANGER_FACE)))
+    assert draft.rule is AlertRule.UNREGISTERED_PERSON
+    assert draft.severity is Severity.MAJOR
+    assert draft.grid_id == "grid-9"
+    assert draft.resident_id is None
+
+
+def test_unknown_face_with_a_door_plate_goes_to_that_address_grid() -> None:
+    (draft,) = _run(_event(_face(STRANGER_FACE), _plate("ADDR-0002")))
+    assert draft.grid_id == "grid-2"
+
+
+def test_red_code_of_a_resident_is_critical_in_their_grid() -> None:
+    (draft,) = _run(_event(_code(CodeColour.RED)))
+    assert (draft.rule, draft.severity, draft.grid_id, draft.subject_ref) == (
+        AlertRule.RED_CODE,
+        Severity.CRITICAL,
+        "grid-1",
+        "r-alice",
+    )
+
+
+def test_yellow_code_and_invalid_pass() -> None:
+    assert _rules(_run(_event(_code(CodeColour.YELLOW)))) == {AlertRule.YELLOW_CODE}
+    forged = _code(None, status=VerificationStatus.INVALID)
+    assert _rules(_run(_event(forged))) == {AlertRule.INVALID_PASS}
+
+
+def test_valid_pass_of_someone_not_in_the_ledger_is_unregistered() -> None:
+    drafts = _run(_event(_code(holder="h1:stranger")))
+    assert _rules(drafts) == {AlertRule.UNREGISTERED_PERSON}
+    assert drafts[0].subject_ref == "h1:stranger"
+
+
+def test_quarantined_resident_leaving_but_not_entering() -> None:
+    until = date.today() + timedelta(days=3)
+    leaving = _run(_event(_code(), direction=Direction.EXIT), quarantine_until=until)
+    assert _rules(leaving) == {AlertRule.QUARANTINE_BREACH}
+    assert leaving[0].severity is Severity.CRITICAL
+    assert _run(_event(_code(), direction=Direction.ENTRY), quarantine_until=until) == []
+
+
+def test_returnee_with_an_old_test_is_overdue() -> None:
+    old = utc_now() - timedelta(hours=72)
+    drafts = _run(_event(_code()), key_area_returnee=True, last_test_at=old)
+    assert _rules(drafts) == {AlertRule.TEST_OVERDUE}
+    assert _run(_event(_code()), key_area_returnee=False, last_test_at=old) == []
+    everyone = RulesConfig(test_required_for="everyone")
+    assert _rules(_run(_event(_code()), everyone, last_test_at=old)) == {AlertRule.TEST_OVERDUE}
+
+
+def test_door_plate_of_another_address_is_a_mismatch() -> None:
+    drafts = _run(_event(_face(ALICE_FACE), _plate("ADDR-0002")))
+    assert _rules(drafts) == {AlertRule.ADDRESS_MISMATCH}
+    assert drafts[0].grid_id == "grid-1"
+
+
+def test_more_faces_than_valid_passes_is_tailgating_when_passes_are_required() -> None:
+    event = _event(_face(ALICE_FACE, 1), _face(ALICE_FACE + 0.002, 2), _code())
+    assert AlertRule.TAILGATING not in _rules(_run(event))
+    strict = RulesConfig(tailgating_requires_passes=True)
+    assert AlertRule.TAILGATING in _rules(_run(event, strict))
+
+
+def test_disabled_rules_and_custom_severity() -> None:
+    config = RulesConfig(
+        enabled={AlertRule.RED_CODE}, severity={AlertRule.RED_CODE: Severity.WARNING}
+    )
+    (draft,) = _run(_event(_face(STRANGER_FACE), _code(CodeColour.RED)), config)
+    assert (draft.rule, draft.severity) == (AlertRule.RED_CODE, Severity.WARNING)
+
+
+def test_face_index_agrees_with_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    gallery = rng.normal(0, 0.1, (2000, 128))
+    index = FaceIndex()
+    index.replace([f"r{i}" for i in range(2000)], gallery)
+    for probe in rng.normal(0, 0.1, (20, 128)):
+        distances = np.linalg.norm(gallery - probe, axis=1)
+        found = index.nearest(probe)
+        assert found.ref == f"r{int(np.argmin(distances))}"
+        assert found.distance == pytest.approx(float(distances.min()), rel=1e-4)
+    index.add("new", gallery[5] + 0.0001)
+    assert index.nearest(gallery[5] + 0.0001).ref == "new"
+    assert FaceIndex().nearest(gallery[0]).ref is None
