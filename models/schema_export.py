@@ -14,6 +14,7 @@ from models.events import PassageEvent
 from models.ledger import Address, Grid, GridWorker, Group, Household, Resident
 from models.status import DeviceStatus
 from models.topics import topic_map
+from models.trust import SignedTrustList
 
 EXPORTED: tuple[type[WireModel], ...] = (
     PassageEvent,
@@ -22,6 +23,7 @@ EXPORTED: tuple[type[WireModel], ...] = (
     DeviceCommand,
     CommandResult,
     Alert,
+    SignedTrustList,
     Address,
     Household,
     Resident,

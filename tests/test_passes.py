@@ -12,9 +12,16 @@ from hypothesis import strategies as st
 
 from edge.verify.gridgate import GridgateVerifier
 from edge.verify.policy import CodePolicy
-from edge.verify.trust import TrustListDocument, TrustStore
+from edge.verify.trust import TrustStore
 from models.events import CodeColour, HealthCodeObservation, ReasonCode, VerificationStatus
 from models.passes import TripRisk, parse_pass
+from models.trust import (
+    IssuerKey,
+    SignedTrustList,
+    TrustListDocument,
+    TrustListSignatureError,
+    sign_trust_list,
+)
 from tests.support.passes import Issuer, trust_store
 
 ISSUER = Issuer()
@@ -113,16 +120,41 @@ def test_three_code_policy() -> None:
     assert _verify(ISSUER.issue(doses=1), policy=CodePolicy(min_doses=2)).policy_passed is False
 
 
-def test_trust_list_round_trips_through_disk(tmp_path: Path) -> None:
+def _signed(version: int, hub: Issuer, *issuers: Issuer) -> SignedTrustList:
     document = TrustListDocument(
-        version="v3", issuers=[{"kid": ISSUER.kid, "public_key_pem": ISSUER.public_pem()}]
+        version=version,
+        issued_at=NOW,
+        issuers=[IssuerKey(kid=i.kid, public_key_pem=i.public_pem()) for i in issuers],
     )
-    path = tmp_path / "trust.json"
-    path.write_text(document.model_dump_json())
-    store = TrustStore.load(path)
-    assert store.version == "v3"
+    return sign_trust_list(document, hub.key, hub.kid)
+
+
+def test_hub_signed_trust_list_is_applied_cached_and_reloaded(tmp_path: Path) -> None:
+    hub = Issuer(kid="hub")
+    cache = tmp_path / "trust.json"
+    store = TrustStore()
+    assert store.apply_signed(_signed(3, hub, ISSUER), hub.key.public_key(), cache)
     assert _verify(ISSUER.issue(), store).status is VerificationStatus.VALID
+    assert not store.apply_signed(_signed(2, hub), hub.key.public_key(), cache)  # older
+    assert store.key(ISSUER.kid) is not None
+    reloaded = TrustStore.load(cache, hub.key.public_key())
+    assert reloaded.version == 3
+    assert _verify(ISSUER.issue(), reloaded).status is VerificationStatus.VALID
     assert TrustStore.load(tmp_path / "absent.json").key(ISSUER.kid) is None
+
+
+def test_trust_list_not_signed_by_the_pinned_hub_is_refused() -> None:
+    hub, rogue = Issuer(kid="hub"), Issuer(kid="hub")
+    store = TrustStore()
+    with pytest.raises(TrustListSignatureError):
+        store.apply_signed(_signed(9, rogue, rogue), hub.key.public_key(), None)
+    signed = _signed(4, hub, ISSUER)
+    widened = signed.model_copy(
+        update={"document": signed.document.model_copy(update={"version": 99})}
+    )
+    with pytest.raises(TrustListSignatureError):
+        store.apply_signed(widened, hub.key.public_key(), None)
+    assert store.version is None
 
 
 def test_pass_fits_a_qr_code_and_parses() -> None:

@@ -1,7 +1,7 @@
-"""Issuer public keys and revoked passes the edge trusts, cached on disk.
+"""Issuer public keys and revoked passes the edge trusts: the hub-signed trust list in force.
 
-File format (JSON): ``{"version": "...", "issuers": [{"kid": "...", "public_key_pem": "..."}],
-"revoked": ["<pass id>", ...]}``. The hub distributes it on a retained topic.
+The hub distributes :class:`models.trust.SignedTrustList` on a retained topic; the edge
+checks it against the pinned hub key, applies it only when newer, and caches it on disk.
 """
 
 from __future__ import annotations
@@ -11,26 +11,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class IssuerKey(BaseModel):
-    """One trusted issuer key."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kid: str = Field(min_length=1, max_length=64)
-    public_key_pem: str = Field(max_length=4096)
-
-
-class TrustListDocument(BaseModel):
-    """The trust list as stored and distributed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: str = Field(max_length=64)
-    issuers: list[IssuerKey] = Field(default_factory=list, max_length=1000)
-    revoked: list[str] = Field(default_factory=list, max_length=1_000_000)
+from models.trust import SignedTrustList, TrustListDocument, verify_trust_list
 
 
 class TrustStore:
@@ -40,7 +22,7 @@ class TrustStore:
         self._lock = threading.Lock()
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self._revoked: frozenset[str] = frozenset()
-        self.version: str | None = None
+        self.version: int | None = None
 
     def replace(self, document: TrustListDocument) -> None:
         """Swap in a new trust list; keys that are not P-256 public keys are refused."""
@@ -64,10 +46,27 @@ class TrustStore:
         with self._lock:
             return pass_id in self._revoked
 
+    def apply_signed(
+        self, signed: SignedTrustList, hub_key: ec.EllipticCurvePublicKey, cache: Path | None
+    ) -> bool:
+        """Verify and apply a hub-signed list if newer; cache it. False when not newer."""
+        verify_trust_list(signed, hub_key)
+        if self.version is not None and signed.document.version <= self.version:
+            return False
+        self.replace(signed.document)
+        if cache is not None:
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(signed.model_dump_json(), encoding="utf-8")
+            tmp.replace(cache)
+        return True
+
     @classmethod
-    def load(cls, path: Path) -> TrustStore:
-        """Read a cached trust list; an absent file gives an empty store."""
+    def load(cls, path: Path, hub_key: ec.EllipticCurvePublicKey | None = None) -> TrustStore:
+        """Read a cached signed trust list (verified when ``hub_key`` is given)."""
         store = cls()
         if path.is_file():
-            store.replace(TrustListDocument.model_validate_json(path.read_text("utf-8")))
+            signed = SignedTrustList.model_validate_json(path.read_text("utf-8"))
+            if hub_key is not None:
+                verify_trust_list(signed, hub_key)
+            store.replace(signed.document)
         return store

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from edge.verify.trust import IssuerKey, TrustListDocument, TrustStore
+from edge.verify.trust import TrustStore
+from models.base import utc_now
 from models.events import CodeColour
 from models.passes import PassClaims, TestResult, TripRisk, sign_pass
+from models.trust import IssuerKey, TrustListDocument
 
 
 @dataclass
@@ -67,7 +69,8 @@ def trust_store(*issuers: Issuer, revoked: tuple[str, ...] = ()) -> TrustStore:
     store = TrustStore()
     store.replace(
         TrustListDocument(
-            version="test-1",
+            version=1,
+            issued_at=utc_now(),
             issuers=[IssuerKey(kid=i.kid, public_key_pem=i.public_pem()) for i in issuers],
             revoked=list(revoked),
         )
