@@ -1,0 +1,1 @@
+"""Issuer tooling: keys, signed passes for drills and local issuers, the signed trust list."""

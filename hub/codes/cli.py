@@ -1,0 +1,102 @@
+"""``gridgate-hub codes``: key generation, pass issuing and the signed trust list."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import segno
+import typer
+
+from hub.codes.issue import PassRequest, issue_pass
+from hub.codes.keys import KeyFileError, generate, load_private, private_path
+from hub.codes.trustlist import build_trust_list
+from models.events import CodeColour
+from models.passes import TripRisk
+
+app = typer.Typer(help="Health-code issuer tools.", no_args_is_help=True)
+
+KeysDir = Annotated[Path, typer.Option("--keys", help="Directory of key files.")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def keygen(
+    kid: Annotated[str, typer.Argument(help="Key id, e.g. issuer-2026-11.")],
+    keys: KeysDir = Path("var/keys"),
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
+) -> None:
+    """Create an ECDSA P-256 key pair (private key mode 0600)."""
+    try:
+        generate(keys, kid, overwrite=overwrite)
+    except KeyFileError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {private_path(keys, kid)} and {kid}.pub.pem")
+
+
+@app.command()
+def issue(
+    kid: Annotated[str, typer.Option(help="Issuer key id.")],
+    id_number: Annotated[str, typer.Option("--id-number", help="Holder's ID number.")],
+    name: Annotated[str, typer.Option(help="Holder's name (printed masked).")],
+    identity_key_file: Annotated[
+        Path, typer.Option("--identity-key", help="File with the site's identity key.")
+    ],
+    colour: Annotated[CodeColour, typer.Option(help="green, yellow or red.")] = CodeColour.GREEN,
+    valid_minutes: Annotated[float, typer.Option(help="Validity; minutes for dynamic passes.")] = (
+        24 * 60
+    ),
+    tested_hours_ago: Annotated[float | None, typer.Option(help="Last negative test.")] = None,
+    doses: Annotated[int, typer.Option(help="Vaccination doses.")] = 0,
+    trip_risk: Annotated[TripRisk, typer.Option(help="none, medium or high.")] = TripRisk.NONE,
+    keys: KeysDir = Path("var/keys"),
+    png: Annotated[Path | None, typer.Option(help="Also write the QR code as PNG.")] = None,
+) -> None:
+    """Issue a signed pass and print its token."""
+    try:
+        key = load_private(private_path(keys, kid))
+    except KeyFileError as exc:
+        _fail(str(exc))
+        return
+    identity_key = identity_key_file.read_bytes().strip()
+    request = PassRequest(
+        id_number=id_number,
+        name=name,
+        colour=colour,
+        valid_minutes=valid_minutes,
+        tested_hours_ago=tested_hours_ago,
+        doses=doses,
+        trip_risk=trip_risk,
+    )
+    token = issue_pass(request, key, kid, identity_key)
+    if png is not None:
+        segno.make_qr(token, error="m").save(str(png), scale=4, border=4)
+    sys.stdout.write(token + "\n")
+
+
+@app.command("trust-list")
+def trust_list(
+    hub_kid: Annotated[str, typer.Option(help="Key id of the hub's signing key.")],
+    version: Annotated[int, typer.Option(help="Version; must increase with every change.")],
+    out: Annotated[Path, typer.Option(help="Where to write the signed trust list JSON.")],
+    issuer: Annotated[list[Path], typer.Option(help="Issuer public key files (<kid>.pub.pem).")],
+    revoked_file: Annotated[
+        Path | None, typer.Option("--revoked", help="File with one revoked pass id per line.")
+    ] = None,
+    keys: KeysDir = Path("var/keys"),
+) -> None:
+    """Sign a trust list of issuer keys and revoked passes for the edges."""
+    revoked = revoked_file.read_text("utf-8").split() if revoked_file else []
+    try:
+        hub_key = load_private(private_path(keys, hub_kid))
+        signed = build_trust_list(issuer, revoked, version, hub_key, hub_kid)
+    except KeyFileError as exc:
+        _fail(str(exc))
+        return
+    out.write_text(signed.model_dump_json(indent=2), encoding="utf-8")
+    typer.echo(f"wrote {out}: version {version}, {len(issuer)} issuers, {len(revoked)} revoked")
