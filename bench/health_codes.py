@@ -18,9 +18,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.verify.gridgate import GridgateVerifier  # noqa: E402
-from models.passes import parse_pass  # noqa: E402
-from tests.support.passes import Issuer, trust_store  # noqa: E402
+from edge.verify.gridgate import GridgateVerifier
+from models.passes import parse_pass
+from tests.support.passes import Issuer, trust_store
 
 N = 3000
 
