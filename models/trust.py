@@ -1,4 +1,4 @@
-"""The trust list of health-code issuers, signed by the hub and retained on ``gridgate/v1/trust``.
+"""The trust list of health-code issuers, signed by the hub and retained on its topic.
 
 Edges pin the hub's public key and accept only a trust list whose ES256 signature over the
 canonical JSON of the document verifies, and whose version is newer than the one they have.
