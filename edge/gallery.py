@@ -35,6 +35,16 @@ class Gallery:
         with self._lock:
             self._refs, self._matrix, self.version = list(refs), matrix, version
 
+    def refs(self) -> list[str]:
+        """The resident references, in row order."""
+        with self._lock:
+            return list(self._refs)
+
+    def encodings(self) -> list[list[float]]:
+        """The encodings, in row order."""
+        with self._lock:
+            return [[float(v) for v in row] for row in self._matrix]
+
     def nearest(self, encoding: npt.NDArray[np.float64] | list[float]) -> Candidate:
         """The nearest entry (beyond-tolerance decisions are the caller's thresholds)."""
         with self._lock:

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 StatusProvider = Callable[[], DeviceStatus]
 CommandHandler = Callable[[DeviceCommand], CommandResult]
+PayloadHandler = Callable[[bytes], None]
+"""Handles one extra topic's payload; raises ContractError or ValueError for a bad one."""
 
 _RECENT_COMMANDS = 256
 
@@ -89,8 +91,10 @@ class EdgeLink:
         device_id: str,
         status_provider: StatusProvider | None = None,
         on_command: CommandHandler | None = None,
+        subscriptions: dict[str, PayloadHandler] | None = None,
     ) -> None:
         self.config = config
+        self._extra = dict(subscriptions or {})
         self.outbox = outbox
         self.site_id = site_id
         self.device_id = device_id
@@ -294,7 +298,8 @@ class EdgeLink:
             self._connected = True
         logger.info("connected to %s:%s", self.config.host, self.config.port)
         self._publish(self._status_topic, encode(self.status(online=True)), True)
-        _, mid = client.subscribe([(self._ack_topic, 1), (self._cmd_topic, 1)])
+        wanted = [(self._ack_topic, 1), (self._cmd_topic, 1)] + [(t, 1) for t in self._extra]
+        _, mid = client.subscribe(wanted)
         with self._lock:
             self._sub_mid = mid
 
@@ -361,7 +366,9 @@ class EdgeLink:
                 self._handle_ack(bytes(message.payload))
             elif topic == self._cmd_topic:
                 self._handle_command(message)
-        except ContractError as exc:
+            elif topic in self._extra:
+                self._extra[topic](bytes(message.payload))
+        except (ContractError, ValueError) as exc:
             with self._lock:
                 self._counts.bad_payloads += 1
             logger.warning("ignored a bad payload on %s: %s", topic, exc)

@@ -23,6 +23,7 @@ class TrustStore:
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self._revoked: frozenset[str] = frozenset()
         self.version: int | None = None
+        self.document: TrustListDocument | None = None
 
     def replace(self, document: TrustListDocument) -> None:
         """Swap in a new trust list; keys that are not P-256 public keys are refused."""
@@ -35,6 +36,7 @@ class TrustStore:
         with self._lock:
             self._keys, self._revoked = keys, frozenset(document.revoked)
             self.version = document.version
+            self.document = document
 
     def key(self, kid: str) -> ec.EllipticCurvePublicKey | None:
         """The public key of issuer ``kid``, if trusted."""

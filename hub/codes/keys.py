@@ -8,9 +8,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from models.keys import KeyFileError, load_public, public_pem
 
-class KeyFileError(ValueError):
-    """A key file that is missing or not an ECDSA P-256 key."""
+__all__ = ["KeyFileError", "generate", "load_private", "load_public", "public_pem"]
 
 
 def private_path(directory: Path, kid: str) -> Path:
@@ -42,13 +42,6 @@ def generate(directory: Path, kid: str, *, overwrite: bool = False) -> ec.Ellipt
     return key
 
 
-def public_pem(key: ec.EllipticCurvePublicKey) -> str:
-    """PEM text of a public key."""
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
-
-
 def load_private(path: Path) -> ec.EllipticCurvePrivateKey:
     """Read an unencrypted P-256 private key."""
     try:
@@ -57,15 +50,4 @@ def load_private(path: Path) -> ec.EllipticCurvePrivateKey:
         raise KeyFileError(f"{path}: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise KeyFileError(f"{path}: not an ECDSA P-256 private key")
-    return key
-
-
-def load_public(path: Path) -> ec.EllipticCurvePublicKey:
-    """Read a P-256 public key."""
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-        raise KeyFileError(f"{path}: not an ECDSA P-256 public key")
     return key

@@ -1,0 +1,1 @@
+"""Gate actuators: what happens physically when the gate decides (log, HTTP relay)."""

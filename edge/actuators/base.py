@@ -1,0 +1,38 @@
+"""The actuator protocol and its configuration."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.events import GateDecision
+
+
+class ActuatorConfig(BaseModel):
+    """How the gate is driven."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["log", "http"] = Field(
+        "log", title="Kind", description="log: record only (default); http: a network relay."
+    )
+    url: str | None = Field(
+        None, title="Relay URL", description="For kind http: POSTed {'action', 'seconds'}."
+    )
+    open_seconds: float = Field(
+        5.0, gt=0, le=120, title="Open time (s)", description="How long the gate stays open."
+    )
+    timeout_s: float = Field(2.0, gt=0, title="Relay timeout (s)", description="HTTP timeout.")
+
+
+class Actuator(Protocol):
+    """Carries out a gate decision; failures are reported, never raised."""
+
+    def apply(self, decision: GateDecision) -> bool:
+        """Act on ``decision``; False when the hardware could not be driven."""
+        ...
+
+    def close(self) -> None:
+        """Release the hardware."""
+        ...

@@ -1,0 +1,229 @@
+"""The edge agent's composition root: builds every component from the config and runs them.
+
+Start order follows the data flow backwards, so nothing produces into a component that is
+not running: outbox → MQTT link → pipeline thread → camera. Stop runs in reverse, and a
+passage still open at shutdown is closed and stored, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+from edge.actuators.base import Actuator, ActuatorConfig
+from edge.actuators.http import HttpRelayActuator
+from edge.actuators.log import LogActuator
+from edge.capture import FrameSource, LatestFrameReader, open_source
+from edge.config import EdgeConfig
+from edge.decoders.faces.base import FaceBackend
+from edge.decoders.faces.stage import FaceStage
+from edge.decoders.payloads import PayloadClassifier
+from edge.decoders.qr import registry as qr_registry
+from edge.decoders.qr.base import QrDecoder
+from edge.gallery import Gallery
+from edge.passage.assembler import PassageAssembler
+from edge.pipeline import FramePipeline
+from edge.publish.config import OutboxConfig
+from edge.publish.link import EdgeLink
+from edge.publish.outbox import Outbox
+from edge.verify.base import HealthCodeVerifier
+from edge.verify.gridgate import GridgateVerifier
+from edge.verify.trust import TrustStore
+from edge.verify.unsupported import UnsupportedVerifier
+from models import topics
+from models.base import utc_now
+from models.codec import decode
+from models.commands import CommandName, CommandResult, DeviceCommand
+from models.events import GateAction, GateDecision, HealthCodeFormat, PassageEvent
+from models.keys import load_public
+from models.status import ComponentVersions, DeviceStatus
+from models.trust import SignedTrustList
+
+log = logging.getLogger(__name__)
+EventListener = Callable[[PassageEvent], None]
+
+
+def agent_version() -> str:
+    """The installed gridgate version."""
+    try:
+        return version("gridgate")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_actuator(config: ActuatorConfig) -> Actuator:
+    """The actuator the config names."""
+    return HttpRelayActuator(config) if config.kind == "http" else LogActuator()
+
+
+def build_pipeline(
+    config: EdgeConfig,
+    gallery: Gallery,
+    trust: TrustStore,
+    *,
+    qr: QrDecoder | None = None,
+    face_backend: FaceBackend | None = None,
+) -> FramePipeline:
+    """Decoders, verifiers, face stage and passage assembler, wired in flow order."""
+    verifiers: dict[HealthCodeFormat, HealthCodeVerifier] = {
+        HealthCodeFormat.GRIDGATE: GridgateVerifier(trust, config.codes.policy),
+        HealthCodeFormat.EU_DCC: UnsupportedVerifier(HealthCodeFormat.EU_DCC),
+        HealthCodeFormat.SMART_HEALTH_CARD: UnsupportedVerifier(HealthCodeFormat.SMART_HEALTH_CARD),
+    }
+    faces = FaceStage(config.faces, gallery, backend=face_backend) if config.faces.enabled else None
+    return FramePipeline(
+        qr=qr or qr_registry.create(config.qr.backend, deadline_s=config.qr.deadline_s),
+        classifier=PayloadClassifier(config.qr.payloads),
+        verifiers=verifiers,
+        assembler=PassageAssembler(config.passage, config.policy, config.device_id, config.site_id),
+        faces=faces,
+    )
+
+
+class EdgeAgent:
+    """One gate camera: capture → pipeline → actuator and outbox → MQTT."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        source: FrameSource | None = None,
+        qr: QrDecoder | None = None,
+        face_backend: FaceBackend | None = None,
+    ) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.data_dir.chmod(0o700)  # gallery encodings are biometric data
+        hub_key = load_public(config.codes.hub_public_key) if config.codes.hub_public_key else None
+        self._hub_key = hub_key
+        self.gallery = Gallery.load(config.path("gallery.json"))
+        self.trust = TrustStore.load(config.path("trust.json"), hub_key)
+        self.pipeline = build_pipeline(
+            config, self.gallery, self.trust, qr=qr, face_backend=face_backend
+        )
+        self.actuator = build_actuator(config.actuator)
+        self.outbox = Outbox(
+            OutboxConfig(path=config.path("outbox.db"), max_events=config.outbox_max_events)
+        )
+        self.link = EdgeLink(
+            config.mqtt,
+            self.outbox,
+            site_id=config.site_id,
+            device_id=config.device_id,
+            status_provider=self.status,
+            on_command=self.handle_command,
+            subscriptions={topics.trust_list(): self._on_trust_list},
+        )
+        self.reader = LatestFrameReader(
+            source or open_source(config.capture),
+            retry_initial_s=config.capture.retry_initial_s,
+            retry_max_s=config.capture.retry_max_s,
+            lost_after_s=config.capture.lost_after_s,
+        )
+        self.listeners: list[EventListener] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the link, the pipeline thread and the camera, in that order."""
+        self.link.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
+        self._thread.start()
+        self.reader.start()
+        log.info("edge agent %s/%s started", self.config.site_id, self.config.device_id)
+
+    def stop(self) -> None:
+        """Stop the camera, flush the open passage, stop the link; the outbox keeps the rest."""
+        self.reader.close()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        with self._lock:
+            event = self.pipeline.tick(time.monotonic(), force=True)
+        if event is not None:
+            self._emit(event)
+        self.link.stop()
+        self.actuator.close()
+        self.outbox.close()
+        log.info("edge agent stopped")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self.reader.get(timeout=0.2)
+            with self._lock:
+                if frame is None:
+                    event = self.pipeline.tick(time.monotonic())
+                else:
+                    event = self.pipeline.process(frame.image, frame.monotonic, frame.captured_at)
+            if event is not None:
+                self._emit(event)
+
+    def _emit(self, event: PassageEvent) -> None:
+        self.actuator.apply(event.decision)
+        self.link.submit(event)
+        for listener in self.listeners:
+            listener(event)
+
+    # -- status and commands -----------------------------------------------------------------
+
+    def status(self) -> DeviceStatus:
+        """Heartbeat: fps, camera state and applied versions (the link fills the queue)."""
+        reader = self.reader.stats()
+        return DeviceStatus(
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            online=True,
+            reported_at=utc_now(),
+            fps=round(reader.fps, 2),
+            camera=reader.state,
+            versions=ComponentVersions(
+                agent=agent_version(),
+                gallery=self.gallery.version,
+                trust_list=str(self.trust.version) if self.trust.version is not None else None,
+            ),
+        )
+
+    def handle_command(self, command: DeviceCommand) -> CommandResult:
+        """Carry out a hub command and say how it went."""
+        ok, detail = True, "done"
+        if command.name is CommandName.OPEN_GATE:
+            decision = GateDecision(
+                action=GateAction.OPEN, reasons=["remote_open"], operator_id=command.issued_by
+            )
+            ok = self.actuator.apply(decision)
+            with self._lock:
+                self.pipeline.assembler.override(decision, time.monotonic(), utc_now())
+            detail = "gate opened" if ok else "relay did not answer"
+        elif command.name is CommandName.SYNC_GALLERY:
+            fresh = Gallery.load(self.config.path("gallery.json"))
+            self.gallery.replace(fresh.refs(), fresh.encodings(), fresh.version or "")
+            detail = f"gallery {self.gallery.version} with {len(self.gallery)} entries"
+        elif command.name is CommandName.RELOAD_TRUST_LIST:
+            fresh_trust = TrustStore.load(self.config.path("trust.json"), self._hub_key)
+            if fresh_trust.document is not None:
+                self.trust.replace(fresh_trust.document)
+            detail = f"trust list version {self.trust.version}"
+        else:
+            ok, detail = False, f"{command.name} is not supported by this agent yet"
+        return CommandResult(
+            command_id=command.command_id,
+            device_id=self.config.device_id,
+            ok=ok,
+            detail=detail,
+            completed_at=utc_now(),
+        )
+
+    def _on_trust_list(self, payload: bytes) -> None:
+        if self._hub_key is None:
+            log.warning("ignoring a trust list: no hub public key is configured")
+            return
+        signed = decode(SignedTrustList, payload)
+        if self.trust.apply_signed(signed, self._hub_key, self.config.path("trust.json")):
+            log.info("trust list version %s applied", signed.document.version)

@@ -1,0 +1,29 @@
+"""The hub's FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from hub.api.deps import IngestState
+from hub.api.routes import events, health
+from hub.config import HubSettings
+from hub.store.db import Store
+
+
+def create_app(
+    settings: HubSettings,
+    store: Store,
+    *,
+    ingest: IngestState | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """The API over ``store``; ``ingest`` (if this process runs one) feeds ``/healthz``."""
+    app = FastAPI(title="gridgate hub", version="0.1.0")
+    app.state.settings = settings
+    app.state.store = store
+    app.state.ingest = ingest
+    app.state.registry = registry if registry is not None else CollectorRegistry()
+    app.include_router(health.router)
+    app.include_router(events.router)
+    return app

@@ -1,0 +1,112 @@
+"""The composition root: settings → store (migrated) → ingest → API, stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+)
+
+from hub.api.main import create_app
+from hub.config import HubSettings
+from hub.ingest.consumer import IngestConsumer
+from hub.ingest.effects import EventEffects
+from hub.store.db import Store
+
+logger = logging.getLogger(__name__)
+
+
+def new_registry() -> CollectorRegistry:
+    """A metrics registry with the process, platform and GC collectors."""
+    registry = CollectorRegistry()
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
+def _note_signal(signum: int, _frame: FrameType | None) -> None:
+    logger.info("received %s; stopping", signal.Signals(signum).name)
+
+
+class Hub:
+    """One hub process: its store, its ingest worker and (optionally) its API."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        effects: EventEffects | None = None,
+        with_api: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.registry = new_registry()
+        logger.info("opening the store and applying migrations")
+        self.store = Store.open(settings.database_url)
+        self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
+        self.api: FastAPI | None = (
+            create_app(settings, self.store, ingest=self.ingest, registry=self.registry)
+            if with_api
+            else None
+        )
+        self._started = False
+
+    def start(self) -> None:
+        """Start ingest (the store is ready once built)."""
+        self.ingest.start()
+        self._started = True
+        logger.info(
+            "ingest started: %s and %s on %s:%s as %s",
+            self.ingest.events_filter,
+            self.ingest.status_filter,
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            self.settings.mqtt_client_id,
+        )
+
+    def stop(self) -> None:
+        """Stop ingest (storing and acking what it holds), then close the store."""
+        if self._started:
+            self.ingest.stop()
+            self._started = False
+        self.store.close()
+        logger.info("hub stopped")
+
+    def serve(self) -> None:
+        """Run ingest and the API until uvicorn is told to exit (SIGINT/SIGTERM)."""
+        if self.api is None:
+            raise RuntimeError("this hub was built without its API")
+        config = uvicorn.Config(
+            self.api,
+            host=self.settings.api_host,
+            port=self.settings.api_port,
+            log_config=None,
+        )
+        # uvicorn restores the handlers it found and re-raises the signal that stopped it:
+        # with ours in place that lands here instead of killing the process before stop().
+        previous = {
+            sig: signal.signal(sig, _note_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        self.start()
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def run_ingest(self, stop: threading.Event) -> None:
+        """Run ingest only, until ``stop`` is set."""
+        self.start()
+        try:
+            stop.wait()
+        finally:
+            self.stop()

@@ -1,0 +1,109 @@
+"""Hub settings, read from ``GRIDGATE_HUB_*`` environment variables (or given directly)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.base import Identifier
+from models.topics import HUB_SHARE_GROUP
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SECRET_KEY = "changethis"  # noqa: S105 - the known placeholder we refuse
+MIN_SECRET_KEY_CHARS = 32
+
+
+class InsecureSettingsError(ValueError):
+    """A setting that is only acceptable in ``dev_mode`` (e.g. the default secret key)."""
+
+
+class StoreSettings(BaseSettings):
+    """Where the hub's data lives (all that ``gridgate-hub db`` needs)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGATE_HUB_", extra="forbid")
+
+    data_dir: Path = Field(
+        Path("var/hub"),
+        title="Data directory",
+        description="Where the hub keeps its files (the SQLite database by default).",
+    )
+    database_url: str = Field(
+        "",
+        title="Database URL",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db. "
+        "Empty: an SQLite file hub.db under data_dir.",
+    )
+
+    @model_validator(mode="after")
+    def _default_database(self) -> StoreSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'hub.db'}"
+        return self
+
+
+class HubSettings(StoreSettings):
+    """Everything the hub needs to run: storage, broker, API and secrets."""
+
+    mqtt_host: str = Field("127.0.0.1", title="MQTT host", description="Broker host name.")
+    mqtt_port: int = Field(1883, ge=1, le=65535, title="MQTT port", description="Broker port.")
+    mqtt_client_id: Identifier = Field(
+        "gridgate-hub",
+        title="MQTT client id",
+        description="Stable per worker: the broker keeps this worker's session under it. "
+        "Give every extra ingest worker its own.",
+    )
+    mqtt_username: str | None = Field(None, title="MQTT user name", description="Broker login.")
+    mqtt_password: SecretStr | None = Field(
+        None, title="MQTT password", description="Broker password."
+    )
+    share_group: Identifier = Field(
+        HUB_SHARE_GROUP,
+        title="Share group",
+        description="MQTT v5 shared-subscription group the ingest workers split events in.",
+    )
+    session_expiry_s: int = Field(
+        3600,
+        ge=0,
+        le=0xFFFFFFFF,
+        title="Session expiry (s)",
+        description="How long the broker keeps the worker's session (and queues its events) "
+        "while it is away. 0 disables the persistent session.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET_KEY),
+        title="Secret key",
+        description=f"Signs tokens; at least {MIN_SECRET_KEY_CHARS} characters, "
+        "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+    )
+    dev_mode: bool = Field(
+        False,
+        title="Development mode",
+        description="Accept the default or a short secret key, with a warning. "
+        "Never in production.",
+    )
+    api_host: str = Field("127.0.0.1", title="API host", description="Address the API binds.")
+    api_port: int = Field(8080, ge=1, le=65535, title="API port", description="API port.")
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> HubSettings:
+        problem = _secret_problem(self.secret_key.get_secret_value())
+        if problem:
+            if not self.dev_mode:
+                raise InsecureSettingsError(
+                    f"GRIDGATE_HUB_SECRET_KEY {problem}: set a random one "
+                    "(or GRIDGATE_HUB_DEV_MODE=true for local development only)"
+                )
+            logger.warning("secret_key %s; accepted because dev_mode is set", problem)
+        return self
+
+
+def _secret_problem(secret: str) -> str | None:
+    if secret == DEFAULT_SECRET_KEY:
+        return f"is the default {DEFAULT_SECRET_KEY!r}"
+    if len(secret) < MIN_SECRET_KEY_CHARS:
+        return f"is shorter than {MIN_SECRET_KEY_CHARS} characters"
+    return None

@@ -1,0 +1,30 @@
+"""Public-key files both sides read: the hub's signing key pinned on edges, issuer keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+class KeyFileError(ValueError):
+    """A key file that is missing or not an ECDSA P-256 key."""
+
+
+def public_pem(key: ec.EllipticCurvePublicKey) -> str:
+    """PEM text of a public key."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def load_public(path: Path) -> ec.EllipticCurvePublicKey:
+    """Read a P-256 public key (PEM)."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise KeyFileError(f"{path}: not an ECDSA P-256 public key")
+    return key
