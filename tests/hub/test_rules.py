@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -30,30 +29,7 @@ from models.events import (
     VerificationStatus,
 )
 from models.face_match import FaceThresholds
-
-
-@dataclass
-class DictLedger:
-    """An in-memory LedgerLookup for rule tests (the SQL one is tested with the store)."""
-
-    residents: dict[str, ResidentView] = field(default_factory=dict)
-    holders: dict[str, str] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)
-    sites: dict[str, str] = field(default_factory=dict)
-
-    def resident(self, resident_id: str) -> ResidentView | None:
-        return self.residents.get(resident_id)
-
-    def resident_by_holder(self, holder_ref: str) -> ResidentView | None:
-        rid = self.holders.get(holder_ref)
-        return self.residents.get(rid) if rid else None
-
-    def address_grid(self, address_code: str) -> str | None:
-        return self.addresses.get(address_code)
-
-    def site_grid(self, site_id: str) -> str | None:
-        return self.sites.get(site_id)
-
+from tests.support.dict_ledger import DictLedger
 
 RNG = np.random.default_rng(1)
 ALICE_FACE = RNG.normal(0, 0.1, 128)

@@ -1,0 +1,200 @@
+"""Alerts raised in the ingest transaction: one active per subject and rule, pushed after commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from hub.alerts.effects import AlertEffects, AlertSink
+from hub.match.faces import FaceIndex
+from hub.match.ledger import ResidentView
+from hub.push.dispatcher import PushDispatcher
+from hub.push.log import LogMessageChannel
+from hub.store.alert_tables import AlertAuditRow, AlertRow, DeliveryRow
+from hub.store.db import Store
+from models.alerts import Alert, AlertRule, AlertState, Severity
+from models.base import new_id, utc_now
+from models.events import (
+    CodeColour,
+    Direction,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    HealthCodeFormat,
+    HealthCodeObservation,
+    Observation,
+    PassageEvent,
+    VerificationStatus,
+)
+from tests.support.dict_ledger import DictLedger
+
+STRANGER = np.random.default_rng(5).normal(0, 0.1, 128)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def publish(self, alerts: list[Alert]) -> None:
+        self.alerts.extend(alerts)
+
+
+def _ledger() -> DictLedger:
+    alice = ResidentView("r-alice", "王丽", "ADDR-1", "grid-1", last_test_at=utc_now())
+    return DictLedger(
+        residents={"r-alice": alice},
+        holders={"h1:alice": "r-alice"},
+        addresses={"ADDR-1": "grid-1"},
+        sites={"site-a": "grid-9"},
+    )
+
+
+def _event(*observations: Observation) -> PassageEvent:
+    return PassageEvent(
+        event_id=new_id(),
+        device_id="gate-01",
+        site_id="site-a",
+        gate_id="north",
+        direction=Direction.ENTRY,
+        occurred_at=utc_now(),
+        observations=list(observations),
+        decision=GateDecision(action=GateAction.HOLD),
+    )
+
+
+def _code(colour: CodeColour) -> HealthCodeObservation:
+    return HealthCodeObservation(
+        format=HealthCodeFormat.GRIDGATE,
+        status=VerificationStatus.VALID,
+        colour=colour,
+        holder_ref="h1:alice",
+        seen_at=utc_now(),
+    )
+
+
+def _stranger() -> FaceObservation:
+    return FaceObservation(
+        track_id=1, encoding=[float(v) for v in STRANGER], quality=0.7, seen_at=utc_now()
+    )
+
+
+def _effects(sink: AlertSink | None = None) -> AlertEffects:
+    ledger = _ledger()
+    return AlertEffects(ledger=lambda session: ledger, faces=FaceIndex(), sink=sink)
+
+
+def test_red_code_raises_one_alert_and_repeats_count_on_it(store: Store) -> None:
+    sink = Sink()
+    effects = _effects(sink)
+    for _ in range(3):
+        with store.transaction() as session:
+            effects.apply(session, _event(_code(CodeColour.RED)))
+    with store.transaction() as session:
+        rows = session.scalars(select(AlertRow)).all()
+        assert len(rows) == 1
+        (row,) = rows
+        assert (row.rule, row.severity, row.state, row.grid_id) == (
+            "red_code",
+            "critical",
+            "open",
+            "grid-1",
+        )
+        assert row.repeat_count == 3
+        audit = session.scalar(select(func.count()).select_from(AlertAuditRow))
+        assert audit == 3
+    assert [a.repeat_count for a in sink.alerts] == [1, 2, 3]
+    assert len({a.alert_id for a in sink.alerts}) == 1
+
+
+def test_severity_escalates_but_never_drops(store: Store) -> None:
+    effects = _effects()
+    with store.transaction() as session:
+        effects.apply(session, _event(_code(CodeColour.YELLOW)))
+    with store.transaction() as session:
+        row = session.scalars(select(AlertRow)).one()
+        row.rule = str(AlertRule.RED_CODE)  # same subject and rule as the next red code
+        row.active_key = "red_code:r-alice"
+        row.severity = str(Severity.WARNING)
+    with store.transaction() as session:
+        effects.apply(session, _event(_code(CodeColour.RED)))
+        assert session.scalars(select(AlertRow)).one().severity == "critical"
+
+
+def test_a_resolved_alert_lets_a_new_one_open(store: Store) -> None:
+    effects = _effects()
+    with store.transaction() as session:
+        effects.apply(session, _event(_code(CodeColour.RED)))
+    with store.transaction() as session:
+        row = session.scalars(select(AlertRow)).one()
+        row.state, row.active_key = str(AlertState.RESOLVED), None
+    with store.transaction() as session:
+        effects.apply(session, _event(_code(CodeColour.RED)))
+        states = sorted(r.state for r in session.scalars(select(AlertRow)))
+    assert states == ["open", "resolved"]
+
+
+def test_nothing_is_pushed_when_the_transaction_rolls_back(store: Store) -> None:
+    sink = Sink()
+    effects = _effects(sink)
+    with pytest.raises(RuntimeError), store.transaction() as session:
+        effects.apply(session, _event(_stranger()))
+        raise RuntimeError("the batch failed after the effects ran")
+    assert sink.alerts == []
+    with store.transaction() as session:
+        assert session.scalars(select(AlertRow)).all() == []
+        effects.apply(session, _event(_stranger()))
+    assert [a.rule for a in sink.alerts] == [AlertRule.UNREGISTERED_PERSON]
+    assert sink.alerts[0].grid_id == "grid-9"
+
+
+def test_dispatcher_records_deliveries_and_retries_failures(store: Store) -> None:
+    class Flaky:
+        name = "flaky"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def send(self, alert: Alert) -> str:
+            from hub.push.base import ChannelError
+
+            self.calls += 1
+            if self.calls < 3:
+                raise ChannelError("gateway busy")
+            return "gateway"
+
+        def close(self) -> None:
+            pass
+
+    sms, flaky = LogMessageChannel(), Flaky()
+    dispatcher = PushDispatcher(store, [sms, flaky], backoff_s=0.01)
+    dispatcher.start()
+    effects = _effects(dispatcher)
+    with store.transaction() as session:
+        effects.apply(session, _event(_code(CodeColour.RED)))
+    assert dispatcher.wait_idle(10)
+    dispatcher.stop()
+    assert len(sms.sent) == 1 and "red_code" in sms.sent[0]
+    with store.transaction() as session:
+        rows = {r.channel: r for r in session.scalars(select(DeliveryRow))}
+    assert rows["sms"].status == "sent"
+    assert (rows["flaky"].status, rows["flaky"].attempts) == ("sent", 3)
+
+
+def test_alert_ids_are_stable_across_repeats(store: Store) -> None:
+    sink = Sink()
+    effects = _effects(sink)
+    first = _event(_code(CodeColour.RED))
+    with store.transaction() as session:
+        effects.apply(session, first)
+    later = first.model_copy(
+        update={"event_id": new_id(), "occurred_at": utc_now() + timedelta(minutes=5)}
+    )
+    with store.transaction() as session:
+        effects.apply(session, later)
+    assert sink.alerts[0].alert_id == sink.alerts[1].alert_id
+    assert isinstance(sink.alerts[1].event_id, uuid.UUID)
+    assert sink.alerts[1].event_id == later.event_id
