@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from hub.api.deps import IngestState
-from hub.api.routes import events, health
+from hub.api.routes import alerts, events, health
 from hub.config import HubSettings
+from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
 
 
@@ -17,6 +18,7 @@ def create_app(
     *,
     ingest: IngestState | None = None,
     registry: CollectorRegistry | None = None,
+    alerts_stream: SseBroadcaster | None = None,
 ) -> FastAPI:
     """The API over ``store``; ``ingest`` (if this process runs one) feeds ``/healthz``."""
     app = FastAPI(title="gridgate hub", version="0.1.0")
@@ -25,5 +27,7 @@ def create_app(
     app.state.ingest = ingest
     app.state.registry = registry if registry is not None else CollectorRegistry()
     app.include_router(health.router)
+    app.state.alerts_stream = alerts_stream
     app.include_router(events.router)
+    app.include_router(alerts.router)
     return app
