@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.sample_photos import PhotosUnavailableError, face_photos
 from tests.support.broker import MosquittoBroker, find_mosquitto
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -29,6 +30,15 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     instance.start()
     yield instance
     instance.kill()
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, Path]:
+    """Real face photos (obama*, biden) from the face-recognition sdist, fetched once."""
+    try:
+        return face_photos()
+    except PhotosUnavailableError as exc:
+        pytest.skip(f"face photos unavailable (needs the PyPI index once): {exc}")
 
 
 class _ExceptionCollector(logging.Handler):

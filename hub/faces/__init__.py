@@ -1,0 +1,1 @@
+"""Face enrolment: residents' encodings, encrypted at rest, loaded into the match index."""
