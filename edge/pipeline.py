@@ -59,10 +59,11 @@ class FramePipeline:
     ) -> PassageEvent | None:
         """Decode one frame; return a passage event when one closes."""
         self.stats.frames += 1
-        for symbol in self.qr.decode(as_gray(image)):
+        grey = as_gray(image)
+        for symbol in self.qr.decode(grey):
             self._route(symbol.payload, monotonic, captured_at)
         if self.faces is not None:
-            for track in self.faces.process(image, monotonic):
+            for track in self.faces.process(image, monotonic, grey):
                 observation = self.faces.observation(track, captured_at)
                 if observation is not None:
                     self.assembler.add_face(observation, monotonic)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -87,9 +88,9 @@ def _scene(people: dict[int, Box], size: tuple[int, int] = (480, 640)) -> np.nda
     return frame
 
 
-def _fake_stage() -> FaceStage:
-    config = FaceConfig(backend="fake", detect_every=1, min_face_area=400)
-    return FaceStage(config, Gallery(), backend=FakeFaceBackend())
+def _fake_stage(**overrides: Any) -> FaceStage:
+    settings: dict[str, Any] = {"detect_every": 1, "min_face_area": 400} | overrides
+    return FaceStage(FaceConfig(backend="fake", **settings), Gallery(), backend=FakeFaceBackend())
 
 
 def test_each_track_is_encoded_once_while_the_view_does_not_improve() -> None:
@@ -127,6 +128,55 @@ def test_still_frames_skip_detection() -> None:
         assert stage.process(frame.copy(), 0.1 * (i + 1)) == []
     assert stage.stats.still_frames == 5
     assert stage.stats.detections == 1
+
+
+def test_someone_stepping_in_on_a_skipped_frame_is_detected_on_the_next_due_one() -> None:
+    stage = _fake_stage(detect_every=3)
+    stage.process(_scene({}), 0.0)  # the detector runs on the first frame: nobody
+    person = _scene({4: Box(100, 300, 260, 140)})
+    found = [stage.process(person.copy(), 0.1 * i) for i in range(1, 6)]
+    assert [len(tracks) for tracks in found] == [0, 0, 1, 0, 0]  # too soon, too soon, due
+    assert stage.stats.detector_runs == 2
+    assert stage.stats.encodings == 1
+
+
+def test_a_still_scene_keeps_its_tracks_beyond_their_time_to_live() -> None:
+    stage = _fake_stage(track_ttl_s=0.5)
+    frame = _scene({4: Box(100, 300, 260, 140)})
+    (first,) = stage.process(frame, 0.0)
+    for i in range(1, 30):  # 2.9 s without any change
+        assert stage.process(frame.copy(), 0.1 * i) == []
+    (again,) = stage.process(_scene({4: Box(100, 340, 260, 180)}), 3.0)  # moves: detected
+    assert again.track_id == first.track_id
+    assert stage.stats.encodings == 1
+
+
+def test_someone_stepping_into_a_place_just_left_gets_a_track_of_their_own() -> None:
+    gallery = Gallery()
+    gallery.replace(["r-3"], [fake_encoding(3).tolist()], version="v1")
+    config = FaceConfig(backend="fake", detect_every=1, min_face_area=400, track_ttl_s=2.0)
+    stage = FaceStage(config, gallery, backend=FakeFaceBackend())
+    box = Box(100, 300, 260, 140)
+    (resident,) = stage.process(_scene({3: box}), 0.0)
+    assert stage.process(_scene({}), 0.3) == []  # gone, well within the track's ttl
+    (stranger,) = stage.process(_scene({8: box}), 0.6)  # same place, someone else
+    assert stranger.track_id != resident.track_id
+    observation = stage.observation(stranger, utc_now())
+    assert observation is not None
+    assert np.allclose(observation.encoding, fake_encoding(8))
+    assert observation.local_match.decision is FaceDecision.UNKNOWN
+
+
+@pytest.mark.parametrize("liveness", [False, True])
+def test_landmarks_are_located_only_while_a_face_may_be_encoded(liveness: bool) -> None:
+    stage = _fake_stage(liveness=liveness)
+    for step in range(6):
+        box = Box(100, 300 + 30 * step, 260, 140 + 30 * step)
+        (track,) = stage.process(_scene({7: box}), 0.1 * step)
+    assert stage.stats.detector_runs == 6
+    assert stage.stats.encodings == 1
+    assert stage.stats.landmarks == (6 if liveness else 1)  # the blink hint needs every view
+    assert len(track.ear_history) == (6 if liveness else 1)
 
 
 def test_faces_below_the_minimum_area_are_not_encoded() -> None:

@@ -8,8 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from models import (
     topics,
 )
 from models.base import new_id, utc_now
+from tests.edge.helpers import wait_for
 from tests.support.broker import MosquittoBroker
 from tests.support.factories import passage_event
 from tests.support.hub_stub import HubStub
@@ -59,14 +59,6 @@ def _config(broker: MosquittoBroker, **overrides: Any) -> MqttConfig:
 
 def _events(n: int) -> list[PassageEvent]:
     return [passage_event(DEVICE, SITE, faces=0, seq=i) for i in range(n)]
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -140,7 +132,7 @@ def test_broker_stopped_during_1000_submits_delivers_all_in_order(
     with EdgeLink(_config(broker), outbox, site_id=SITE, device_id=DEVICE) as link:
         assert link.wait_ready(10)
         broker.stop()
-        _wait(lambda: not link.stats().connected, 10, "the link to notice the stop")
+        wait_for(lambda: not link.stats().connected, 10, "the link to notice the stop")
         for event in events:
             link.submit(event)
         assert outbox.depth() == 1000
@@ -165,7 +157,7 @@ def test_broker_sigkilled_after_puback_loses_nothing(
         assert link.wait_ready(10)
         for event in events:
             link.submit(event)
-        _wait(
+        wait_for(
             lambda: link.stats().published == 1000 and link.stats().inflight == 0,
             30,
             "PUBACKs of all events",
@@ -229,7 +221,7 @@ def test_last_will_marks_a_killed_agent_offline(broker: MosquittoBroker, tmp_pat
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    _wait(lambda: not _status(broker).online, 15, "the retained status to go offline")
+    wait_for(lambda: not _status(broker).online, 15, "the retained status to go offline")
 
 
 def test_status_is_retained_with_outbox_counts_and_offline_on_stop(
@@ -327,8 +319,8 @@ def test_bad_payloads_are_counted_and_ignored(broker: MosquittoBroker, outbox: O
                 probe.publish(topic, payload)
         foreign = EventAck(device_id="gate-99", event_ids=[event.event_id], acked_at=utc_now())
         probe.publish(topics.ack(SITE, DEVICE), encode(foreign))
-        _wait(lambda: link.stats().bad_payloads == 2 * len(bad), 10, "bad payloads counted")
-        _wait(lambda: link.stats().ignored_acks == 1, 10, "the foreign ack")
+        wait_for(lambda: link.stats().bad_payloads == 2 * len(bad), 10, "bad payloads counted")
+        wait_for(lambda: link.stats().ignored_acks == 1, 10, "the foreign ack")
         assert outbox.depth() == 1  # the foreign ack removed nothing
         # Still working: acks and commands.
         stub.set_acking(True)
@@ -375,7 +367,7 @@ def test_unacked_events_are_resent_after_the_ack_timeout(
         events = _events(5)
         for event in events:
             link.submit(event)
-        _wait(lambda: stub.duplicates >= 5, 15, "re-sends of unacked events")
+        wait_for(lambda: stub.duplicates >= 5, 15, "re-sends of unacked events")
         stub.set_acking(True)
         assert link.wait_idle(10)
         stats = link.stats()

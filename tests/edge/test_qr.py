@@ -23,7 +23,9 @@ from edge.decoders.qr import (
     default_backend,
     load_backends,
 )
+from edge.decoders.qr.base import qr_backends
 from edge.decoders.qr.fake import FakeQrDecoder
+from edge.registry import BackendUnavailableError
 from tests.support.frames import VGA, FrameCase, empty_frame, frame_suite, qr_frame
 
 REAL_BACKENDS = ("zxing", "pyzbar", "opencv")
@@ -220,7 +222,7 @@ def without_pyzbar(
 def test_a_backend_that_cannot_import_is_skipped_with_a_warning(
     without_pyzbar: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="edge.decoders.qr.registry"):
+    with caplog.at_level(logging.WARNING, logger="edge.registry"):
         backends = load_backends()
     assert "pyzbar" not in backends
     assert {"zxing", "opencv", "fake"} <= set(backends)
@@ -237,3 +239,15 @@ def test_registry_lists_and_creates() -> None:
     assert create("opencv", bounded=False).name == "opencv"
     with pytest.raises(ValueError, match="available"):
         create("zbar-ng")
+    with pytest.raises(BackendUnavailableError):
+        create("zbar-ng")
+
+
+def test_qr_backends_live_in_the_shared_plugin_registry() -> None:
+    assert {"zxing", "pyzbar", "opencv", "fake"} <= set(qr_backends.available())
+    assert isinstance(qr_backends.create("fake"), QrDecoder)
+    assert set(qr_backends.factories(["edge.decoders.qr.fake"])) == {"fake"}
+    assert qr_backends.load(["edge.decoders.qr.fake", "edge.decoders.qr.nope"]) == [
+        "edge.decoders.qr.fake"
+    ]
+    assert "ModuleNotFoundError" in qr_backends.failed["edge.decoders.qr.nope"]

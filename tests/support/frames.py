@@ -1,4 +1,6 @@
-"""Real test frames: QR codes rendered with segno into textured camera-like backgrounds.
+"""Real test frames: QR codes rendered into textured camera-like backgrounds.
+
+Symbols come from segno through :func:`edge.simulate.scenes.qr_modules`.
 
 Everything is deterministic for a given seed. Frames are BGR ``uint8`` arrays, like a
 camera's; :func:`frame_suite` yields labelled cases with the text a decoder should read.
@@ -12,20 +14,16 @@ Example::
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
-import segno
 
-Size = tuple[int, int]
-"""(width, height) in pixels."""
+from edge.simulate.scenes import HD, VGA, Size, qr_modules
 
-VGA: Size = (640, 480)
-HD: Size = (1280, 720)
+__all__ = ["HD", "VGA", "FrameCase", "Size", "empty_frame", "frame_suite", "qr_frame", "qr_modules"]
 
 SAMPLE_TEXTS: tuple[str, ...] = (
     "GGDP1:310101001001",
@@ -47,19 +45,6 @@ class FrameCase:
     image: np.ndarray = field(repr=False)
     expected: str | None
     params: dict[str, Any] = field(default_factory=dict)
-
-
-@functools.lru_cache(maxsize=256)
-def _symbol(text: str, error: str) -> np.ndarray:
-    symbol = segno.make(text, error=error, micro=False)
-    matrix = np.array([list(row) for row in symbol.matrix], dtype=bool)
-    matrix.flags.writeable = False
-    return matrix
-
-
-def qr_modules(text: str, *, error: str = "m", border: int = 4) -> np.ndarray:
-    """The QR symbol of ``text`` as a boolean matrix (True = dark), with a quiet zone."""
-    return np.pad(_symbol(text, error), border, constant_values=False)
 
 
 def _background(rng: np.random.Generator, size: Size) -> np.ndarray:

@@ -45,8 +45,12 @@ def size_score(box: Box, min_area: int, full_side: int = 160) -> float:
     return min(1.0, math.sqrt(box.area) / full_side)
 
 
-def face_quality(frame_bgr: Image, box: Box, landmarks: Landmarks, min_area: int) -> float:
-    """Geometric mean-style blend of size, sharpness and pose; 0 when too small."""
+def view_quality(frame_bgr: Image, box: Box, min_area: int) -> float:
+    """Size and sharpness blended: the quality a perfectly frontal face would have here.
+
+    A face's quality is ``view_quality * pose_factor`` (0 when too small, at most 1); this
+    part needs no landmarks, so it bounds the quality from above cheaply.
+    """
     size = size_score(box, min_area)
     if size == 0.0:
         return 0.0
@@ -55,8 +59,12 @@ def face_quality(frame_bgr: Image, box: Box, landmarks: Landmarks, min_area: int
     crop = frame_bgr[top:bottom, max(0, box.left) : min(width, box.right)]
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.size else np.zeros((0, 0), np.uint8)
     sharp = sharpness_score(grey)
-    pose = frontal_score(landmarks)
-    return float(size**0.4 * max(sharp, 0.01) ** 0.3 * max(pose, 0.01) ** 0.3)
+    return float(size**0.4 * max(sharp, 0.01) ** 0.3)
+
+
+def pose_factor(landmarks: Landmarks) -> float:
+    """The pose part of the quality, in 0..1 (1: frontal)."""
+    return float(max(frontal_score(landmarks), 0.01) ** 0.3)
 
 
 def eye_aspect_ratio(eye: list[Point]) -> float | None:

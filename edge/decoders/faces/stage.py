@@ -13,7 +13,7 @@ from edge.decoders.faces.base import BACKEND_MODULES, FaceBackend, Image, face_b
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.faces.liveness import blink_liveness
 from edge.decoders.faces.motion import MotionGate
-from edge.decoders.faces.quality import eye_aspect_ratio, face_quality
+from edge.decoders.faces.quality import eye_aspect_ratio, pose_factor, view_quality
 from edge.decoders.faces.tracker import FaceTracker, Track
 from edge.gallery import Gallery
 from models.events import FaceObservation
@@ -24,17 +24,33 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FaceStats:
-    """Counters of the face stage."""
+    """Counters of the face stage.
+
+    ``still_frames``: frames the detector did not run on (nothing changed since it last
+    ran, or it ran fewer than ``detect_every`` frames ago); ``detector_runs``: frames it ran
+    on; ``detections``: faces it found; ``landmarks``: faces whose landmarks were located.
+    """
 
     frames: int = 0
     still_frames: int = 0
+    detector_runs: int = 0
     detections: int = 0
+    landmarks: int = 0
     encodings: int = 0
     faces_too_small: int = 0
 
 
 class FaceStage:
-    """Turns frames into face tracks, each encoded once or for a clearly better view."""
+    """Turns frames into face tracks, each encoded once or for a clearly better view.
+
+    The detector runs on a frame only when it differs from the last frame the detector
+    looked at (:class:`MotionGate`), and at most every ``detect_every`` frames; a change
+    seen on a skipped frame is caught on the next one. While nothing changes, the faces the
+    detector last found are taken to be still there (their tracks stay alive). A track the
+    detector does not find when it runs ends: a stranger stepping into the place a resident
+    just left must not inherit the resident's track and encoding. Landmarks are located only
+    for faces that may still be encoded (or when liveness needs them).
+    """
 
     def __init__(self, config: FaceConfig, gallery: Gallery, backend: FaceBackend | None = None):
         self.config = config
@@ -47,37 +63,60 @@ class FaceStage:
         self.tracker = FaceTracker(ttl_s=config.track_ttl_s)
         self.stats = FaceStats()
         self._crops: dict[int, bytes] = {}
+        self._last_run: int | None = None  # frame number of the detector's last run
+        self._present: list[Track] = []  # what it found then
 
-    def process(self, frame_bgr: Image, now: float) -> list[Track]:
-        """Tracks seen in this frame (empty when nothing moved or nobody is there)."""
+    def process(self, frame_bgr: Image, now: float, grey: Image | None = None) -> list[Track]:
+        """Tracks seen in this frame (empty when the detector did not run or found nobody).
+
+        ``grey``: the frame in grey if the caller has it already (the motion gate uses it).
+        """
         self.stats.frames += 1
-        if not self.motion.changed(frame_bgr) or self.stats.frames % self.config.detect_every:
+        changed = self.motion.changed(frame_bgr if grey is None else grey)
+        since = None if self._last_run is None else self.stats.frames - self._last_run
+        if not changed or (since is not None and since < self.config.detect_every):
             self.stats.still_frames += 1
+            if not changed:  # the same view as the detector's last: the same faces
+                for track in self._present:
+                    track.last_seen = now
             self.tracker.expire(now)
             return []
+        self.motion.settle()
+        self._last_run = self.stats.frames
+        self.stats.detector_runs += 1
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         scale = self.config.detect_scale
         small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale)
         boxes = [b.scaled(1 / scale) for b in self.backend.detect(small, self.config.upsample)]
         self.stats.detections += len(boxes)
-        tracks = self.tracker.update(boxes, now)
-        if not boxes:
-            return []
-        for track, landmarks in zip(tracks, self.backend.landmarks(rgb, boxes), strict=True):
-            quality = face_quality(frame_bgr, track.box, landmarks, self.config.min_face_area)
+        tracks = self._present = self.tracker.update(boxes, now)
+        self.tracker.retain(tracks)  # not found now: gone (someone else may step in there)
+        views = [view_quality(frame_bgr, t.box, self.config.min_face_area) for t in tracks]
+        wanted = [i for i, (t, v) in enumerate(zip(tracks, views, strict=True)) if self._look(t, v)]
+        located = self.backend.landmarks(rgb, [tracks[i].box for i in wanted])
+        self.stats.landmarks += len(located)
+        for i, landmarks in zip(wanted, located, strict=True):
+            track = tracks[i]
+            quality = views[i] * pose_factor(landmarks)
             ears = [eye_aspect_ratio(landmarks.left_eye), eye_aspect_ratio(landmarks.right_eye)]
             known = [e for e in ears if e is not None]
             if known:
                 track.ear_history.append(min(known))
             track.best_quality = max(track.best_quality, quality)
-            if quality == 0.0:
-                self.stats.faces_too_small += 1
-            elif self._wants_encoding(track, quality):
+            if quality > 0.0 and self._wants_encoding(track, quality):
                 track.encodings.append((self.backend.encode(rgb, track.box), quality))
                 self.stats.encodings += 1
                 if self.config.send_crops:
                     self._keep_crop(track, frame_bgr)
+        self.stats.faces_too_small += sum(1 for v in views if v == 0.0)
         return tracks
+
+    def _look(self, track: Track, view: float) -> bool:
+        """Whether this face's landmarks are worth locating: for liveness, or because it
+        may be encoded (its quality, at best ``view``, could beat what it has)."""
+        if self.config.liveness:
+            return True
+        return view > 0.0 and self._wants_encoding(track, view)
 
     def _wants_encoding(self, track: Track, quality: float) -> bool:
         if len(track.encodings) >= self.config.max_encodings_per_track:

@@ -72,6 +72,14 @@ class FaceTracker:
                 assigned[index] = track
         return [assigned[i] for i in range(len(boxes))]
 
+    def retain(self, tracks: list[Track]) -> list[Track]:
+        """End every track but ``tracks``; returns the ended ones."""
+        keep = {track.track_id for track in tracks}
+        gone = [t for t in self.tracks.values() if t.track_id not in keep]
+        for track in gone:
+            del self.tracks[track.track_id]
+        return gone
+
     def expire(self, now: float) -> list[Track]:
         """Drop and return tracks not seen for ``ttl_s``."""
         gone = [t for t in self.tracks.values() if now - t.last_seen > self.ttl_s]

@@ -1,13 +1,14 @@
-"""The QR decoder seam: one protocol, one result type, a self-registration decorator."""
+"""The QR decoder seam: one protocol, one result type, the backend registry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
+
+from edge.registry import Registry
 
 Point = tuple[float, float]
 
@@ -42,24 +43,8 @@ class QrDecoder(Protocol):
         ...
 
 
-D = TypeVar("D", bound=Callable[..., QrDecoder])
-
-_BACKENDS: dict[str, Callable[..., QrDecoder]] = {}
-
-
-def register_backend(name: str) -> Callable[[D], D]:
-    """Class decorator: make a backend creatable by ``name`` once its module imports."""
-
-    def decorate(cls: D) -> D:
-        _BACKENDS[name] = cls
-        return cls
-
-    return decorate
-
-
-def registered() -> dict[str, Callable[..., QrDecoder]]:
-    """Backends registered so far, by name (the registry filters by module)."""
-    return dict(_BACKENDS)
+qr_backends: Registry[QrDecoder] = Registry("QR")
+"""QR backends by name; each backend module registers itself on import."""
 
 
 def as_gray(image: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from edge.decoders.qr.base import QrSymbol, as_gray, register_backend, text_of
+from edge.decoders.qr.base import QrSymbol, as_gray, qr_backends, text_of
 
 Step = Sequence[str | bytes | QrSymbol] | BaseException
 """One scripted decode: the payloads it finds, or an exception it raises."""
@@ -30,7 +30,7 @@ def _symbol(item: str | bytes | QrSymbol) -> QrSymbol:
     return QrSymbol(text_of(item), bytes(item), _UNIT_SQUARE, "fake")
 
 
-@register_backend("fake")
+@qr_backends.register("fake")
 class FakeQrDecoder:
     """Returns scripted results in order, then [] (or starts over with ``loop``).
 

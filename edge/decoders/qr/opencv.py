@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.decoders.qr.base import QrSymbol, as_gray, register_backend
+from edge.decoders.qr.base import QrSymbol, as_gray, qr_backends
 
 
-@register_backend("opencv")
+@qr_backends.register("opencv")
 class OpenCvDecoder:
     """QR codes via ``cv2.QRCodeDetector.detectAndDecodeMulti``."""
 

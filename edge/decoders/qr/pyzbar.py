@@ -10,10 +10,10 @@ import numpy as np
 from pyzbar.pyzbar import ZBarSymbol
 from pyzbar.pyzbar import decode as zbar_decode
 
-from edge.decoders.qr.base import QrSymbol, as_gray, register_backend, text_of
+from edge.decoders.qr.base import QrSymbol, as_gray, qr_backends, text_of
 
 
-@register_backend("pyzbar")
+@qr_backends.register("pyzbar")
 class PyzbarDecoder:
     """QR codes only, via ``pyzbar.decode(symbols=[ZBarSymbol.QRCODE])``."""
 

@@ -1,4 +1,4 @@
-"""Backend registry: imports every backend module, skipping those that cannot load here.
+"""QR backends on the shared plugin registry (:mod:`edge.registry`), best one first.
 
 On ARM boxes a wheel or a system library may be missing (no ``libzbar0``, no zxing-cpp
 wheel for the platform): such a backend is skipped with a warning and the rest still work.
@@ -7,15 +7,12 @@ wheel for the platform): such a backend is skipped with a warning and the rest s
 from __future__ import annotations
 
 import functools
-import importlib
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from edge.decoders.qr.base import QrDecoder, registered
+from edge.decoders.qr.base import QrDecoder, qr_backends
 from edge.decoders.qr.bounded import DEFAULT_DEADLINE_S, BoundedDecoder
-
-logger = logging.getLogger(__name__)
+from edge.registry import BackendUnavailableError
 
 BACKEND_MODULES: tuple[str, ...] = (
     "edge.decoders.qr.zxing",
@@ -31,24 +28,7 @@ Factory = Callable[..., QrDecoder]
 
 def load_backends(modules: Iterable[str] = BACKEND_MODULES) -> dict[str, Factory]:
     """Import ``modules``; the backends they register, by name. Failures are skipped."""
-    loaded: set[str] = set()
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except (ImportError, OSError) as exc:
-            logger.warning(
-                "QR backend module %s is unavailable, skipping it (%s: %s)",
-                module,
-                type(exc).__name__,
-                exc,
-            )
-            continue
-        loaded.add(module)
-    return {
-        name: factory
-        for name, factory in registered().items()
-        if getattr(factory, "__module__", None) in loaded
-    }
+    return qr_backends.factories(qr_backends.load(modules))
 
 
 @functools.cache
@@ -67,7 +47,7 @@ def default_backend() -> str:
     for name in PREFERENCE:
         if name in _backends():
             return name
-    raise LookupError("no QR backend could be loaded (zxing-cpp, pyzbar, OpenCV)")
+    raise BackendUnavailableError("no QR backend could be loaded (zxing-cpp, pyzbar, OpenCV)")
 
 
 def create(
@@ -80,11 +60,14 @@ def create(
     """A decoder by ``name`` (default: :func:`default_backend`), time-bounded unless told.
 
     ``options`` go to the backend's constructor. Unknown or unavailable names raise
-    ``ValueError`` naming the available ones.
+    :class:`~edge.registry.BackendUnavailableError` (a ``ValueError``) naming the
+    available ones.
     """
     backends = _backends()
     chosen = name or default_backend()
     if chosen not in backends:
-        raise ValueError(f"QR backend {chosen!r} is not available; available: {available()}")
+        raise BackendUnavailableError(
+            f"QR backend {chosen!r} is not available; available: {available()}"
+        )
     decoder = backends[chosen](**options)
     return BoundedDecoder(decoder, deadline_s=deadline_s) if bounded else decoder

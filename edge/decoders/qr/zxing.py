@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import zxingcpp
 
-from edge.decoders.qr.base import QrSymbol, as_gray, register_backend, text_of
+from edge.decoders.qr.base import QrSymbol, as_gray, qr_backends, text_of
 
 # zxing-cpp 3 groups every QR variant under QRCode; keep to plain QR codes where it can tell.
 _QR_ONLY: Any = (
@@ -22,7 +22,7 @@ def _corners(position: Any) -> tuple[tuple[float, float], ...]:
     return tuple((float(p.x), float(p.y)) for p in points)
 
 
-@register_backend("zxing")
+@qr_backends.register("zxing")
 class ZxingDecoder:
     """QR codes only, via ``zxingcpp.read_barcodes``; damaged symbols are not returned."""
 
