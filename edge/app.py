@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 
 from edge.actuators.base import Actuator, ActuatorConfig
 from edge.actuators.http import HttpRelayActuator
@@ -33,6 +32,7 @@ from edge.verify.base import HealthCodeVerifier
 from edge.verify.gridgate import GridgateVerifier
 from edge.verify.trust import TrustStore
 from edge.verify.unsupported import UnsupportedVerifier
+from edge.version import agent_version
 from models import topics
 from models.base import utc_now
 from models.codec import decode
@@ -44,14 +44,6 @@ from models.trust import SignedTrustList
 
 log = logging.getLogger(__name__)
 EventListener = Callable[[PassageEvent], None]
-
-
-def agent_version() -> str:
-    """The installed gridgate version."""
-    try:
-        return version("gridgate")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def build_actuator(config: ActuatorConfig) -> Actuator:

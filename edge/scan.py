@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 
 from edge.capture import CaptureConfig, EndOfSource, SourceError, open_source
+from edge.capture.sources import IMAGE_EXTENSIONS
 from edge.pipeline import FramePipeline
 from models.base import utc_now
 from models.events import PassageEvent
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 class ScanError(ValueError):
@@ -22,7 +21,7 @@ class ScanError(ValueError):
 
 def frames(path: Path) -> Iterator[np.ndarray]:
     """Every frame of an image, an image folder or a video file, in order."""
-    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
         image = cv2.imread(str(path))
         if image is None:
             raise ScanError(f"{path}: not a readable image")

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.publish.config import MqttConfig
 from edge.publish.outbox import Outbox
+from edge.version import agent_version
 from models import (
     CommandResult,
     ComponentVersions,
@@ -206,7 +207,7 @@ class EdgeLink:
                 site_id=self.site_id,
                 online=online,
                 reported_at=utc_now(),
-                versions=ComponentVersions(agent=_agent_version()),
+                versions=ComponentVersions(agent=agent_version()),
             )
         return base.model_copy(
             update={
@@ -542,12 +543,3 @@ def _poll(condition: Callable[[], bool], timeout: float, interval: float = 0.02)
             return False
         time.sleep(interval)
     return True
-
-
-def _agent_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("gridgate")
-    except PackageNotFoundError:
-        return "0+unknown"
