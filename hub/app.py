@@ -1,10 +1,11 @@
-"""The composition root: settings → store (migrated) → ingest → API, stopped in reverse."""
+"""The composition root: settings → store → face index → push → effects → ingest → API."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from types import FrameType
 
 import uvicorn
@@ -16,10 +17,20 @@ from prometheus_client import (
     CollectorRegistry,
 )
 
+from hub.alerts.effects import AlertEffects
 from hub.api.main import create_app
 from hub.config import HubSettings
+from hub.faces.enroll import load_index
+from hub.faces.vault import FaceVault
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.effects import EventEffects
+from hub.ledger.lookup import SqlLedgerLookup
+from hub.match.faces import FaceIndex
+from hub.push.base import AlertChannel
+from hub.push.dispatcher import PushDispatcher
+from hub.push.log import LogMessageChannel
+from hub.push.mqtt import MqttAlertChannel
+from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
 
 logger = logging.getLogger(__name__)
@@ -38,7 +49,11 @@ def _note_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 class Hub:
-    """One hub process: its store, its ingest worker and (optionally) its API."""
+    """One hub process, built in flow order: store → face index → push → effects → ingest → API.
+
+    ``effects=None`` builds the standard match-and-alert effects; pass
+    :class:`hub.ingest.effects.NoEffects` for a store-only worker.
+    """
 
     def __init__(
         self,
@@ -46,21 +61,45 @@ class Hub:
         *,
         effects: EventEffects | None = None,
         with_api: bool = True,
+        extra_channels: Sequence[AlertChannel] = (),
     ) -> None:
         self.settings = settings
         self.registry = new_registry()
         logger.info("opening the store and applying migrations")
         self.store = Store.open(settings.database_url)
+        self.vault = FaceVault(settings.secret_key.get_secret_value().encode())
+        with self.store.transaction() as session:
+            self.faces: FaceIndex = load_index(session, self.vault)
+        logger.info("face index: %d enrolled residents", len(self.faces))
+        self.alerts_stream = SseBroadcaster()
+        self.push = PushDispatcher(self.store, [*self._default_channels(), *extra_channels])
+        if effects is None:
+            effects = AlertEffects(ledger=SqlLedgerLookup, faces=self.faces, sink=self.push)
         self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
         self.api: FastAPI | None = (
-            create_app(settings, self.store, ingest=self.ingest, registry=self.registry)
+            create_app(
+                settings,
+                self.store,
+                ingest=self.ingest,
+                registry=self.registry,
+                alerts_stream=self.alerts_stream,
+            )
             if with_api
             else None
         )
         self._started = False
 
+    def _default_channels(self) -> list[AlertChannel]:
+        s = self.settings
+        return [
+            self.alerts_stream,
+            MqttAlertChannel(s.mqtt_host, s.mqtt_port, f"{s.mqtt_client_id}-push"),
+            LogMessageChannel("sms"),
+        ]
+
     def start(self) -> None:
-        """Start ingest (the store is ready once built)."""
+        """Start push, then ingest (the store is ready once built)."""
+        self.push.start()
         self.ingest.start()
         self._started = True
         logger.info(
@@ -73,10 +112,11 @@ class Hub:
         )
 
     def stop(self) -> None:
-        """Stop ingest (storing and acking what it holds), then close the store."""
+        """Stop ingest (storing and acking what it holds), then push, then close the store."""
         if self._started:
             self.ingest.stop()
             self._started = False
+        self.push.stop()
         self.store.close()
         logger.info("hub stopped")
 

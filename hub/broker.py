@@ -70,7 +70,7 @@ class MosquittoBroker:
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts connections."""
         self._write_config()
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - the mosquitto binary with our config
             [self.binary, "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SECRET_KEY = "changethis"  # noqa: S105 - the known placeholder we refuse
 MIN_SECRET_KEY_CHARS = 32
+MIN_IDENTITY_KEY_CHARS = 32
 
 
 class InsecureSettingsError(ValueError):
@@ -85,6 +86,14 @@ class HubSettings(StoreSettings):
         description="Accept the default or a short secret key, with a warning. "
         "Never in production.",
     )
+    identity_key: SecretStr | None = Field(
+        None,
+        title="Identity key",
+        description="Site key of the holder references (keyed hashes of ID numbers) in the "
+        f"ledger and on passes; at least {MIN_IDENTITY_KEY_CHARS} characters, the same text "
+        "as the key file given to `gridgate-hub codes issue --identity-key`. "
+        "Unset: ledger imports need it given explicitly.",
+    )
     api_host: str = Field("127.0.0.1", title="API host", description="Address the API binds.")
     api_port: int = Field(8080, ge=1, le=65535, title="API port", description="API port.")
 
@@ -100,10 +109,24 @@ class HubSettings(StoreSettings):
             logger.warning("secret_key %s; accepted because dev_mode is set", problem)
         return self
 
+    @model_validator(mode="after")
+    def _refuse_weak_identity_key(self) -> HubSettings:
+        if self.identity_key is None:
+            return self
+        problem = _secret_problem(self.identity_key.get_secret_value(), MIN_IDENTITY_KEY_CHARS)
+        if problem:
+            if not self.dev_mode:
+                raise InsecureSettingsError(
+                    f"GRIDGATE_HUB_IDENTITY_KEY {problem}: set a random one "
+                    "(or GRIDGATE_HUB_DEV_MODE=true for local development only)"
+                )
+            logger.warning("identity_key %s; accepted because dev_mode is set", problem)
+        return self
 
-def _secret_problem(secret: str) -> str | None:
+
+def _secret_problem(secret: str, min_chars: int = MIN_SECRET_KEY_CHARS) -> str | None:
     if secret == DEFAULT_SECRET_KEY:
         return f"is the default {DEFAULT_SECRET_KEY!r}"
-    if len(secret) < MIN_SECRET_KEY_CHARS:
-        return f"is shorter than {MIN_SECRET_KEY_CHARS} characters"
+    if len(secret) < min_chars:
+        return f"is shorter than {min_chars} characters"
     return None

@@ -13,10 +13,11 @@ from typing import Protocol
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from hub.alerts.repository import raise_or_repeat, to_alert
+from hub.alerts.repository import flush_audit, raise_or_repeat, to_alert
 from hub.match.faces import FaceIndex
 from hub.match.ledger import LedgerLookup
 from hub.match.matcher import match_passage
+from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import evaluate
 from models.alerts import Alert
@@ -51,11 +52,13 @@ class AlertEffects:
         self.sink = sink
         self.rules = rules or (lambda site_id: RulesConfig())
         self.thresholds = thresholds or FaceThresholds()
+        self.strangers = StrangerIndex(self.thresholds)
 
     def apply(self, session: Session, event: PassageEvent) -> None:
         """Match the passage, evaluate the site's rules, raise or repeat alerts."""
         now = utc_now()
-        match = match_passage(event, self.ledger(session), self.faces, self.thresholds)
+        ledger = self.ledger(session)
+        match = match_passage(event, ledger, self.faces, self.thresholds, self.strangers)
         drafts = evaluate(event, match, self.rules(event.site_id), now)
         if not drafts:
             return
@@ -70,7 +73,7 @@ class AlertEffects:
             )
             for draft in drafts
         ]
-        session.flush()
+        flush_audit(session)
         self._after_commit(session, [to_alert(row) for row in rows])
 
     def _after_commit(self, session: Session, alerts: list[Alert]) -> None:

@@ -31,7 +31,11 @@ def raise_or_repeat(
 ) -> AlertRow:
     """Open a new alert, or count a repeat on the active one (severity never drops)."""
     key = active_key(draft.rule, draft.subject_ref)
-    row = session.scalars(select(AlertRow).where(AlertRow.active_key == key)).one_or_none()
+    pending: dict[str, AlertRow] = session.info.setdefault("gridgate_active_alerts", {})
+    row = pending.get(key)
+    if row is None:
+        with session.no_autoflush:  # alerts of this transaction are in ``pending``
+            row = session.scalars(select(AlertRow).where(AlertRow.active_key == key)).one_or_none()
     if row is None:
         row = AlertRow(
             alert_id=uuid.uuid4(),
@@ -52,9 +56,10 @@ def raise_or_repeat(
             updated_at=now,
         )
         session.add(row)
-        session.flush()
+        pending[key] = row
         _audit(session, row, now, "raised", draft.summary)
         return row
+    pending[key] = row
     row.repeat_count += 1
     row.last_event_id = event_id
     row.updated_at = now
@@ -66,11 +71,19 @@ def raise_or_repeat(
 
 
 def _audit(session: Session, row: AlertRow, now: datetime, action: str, detail: str) -> None:
-    session.add(
-        AlertAuditRow(
-            alert_id=row.alert_id, at=now, actor="hub", action=action, detail=detail[:1000]
-        )
+    """Queue an audit entry; :func:`flush_audit` writes it once its alert row exists."""
+    entry = AlertAuditRow(
+        alert_id=row.alert_id, at=now, actor="hub", action=action, detail=detail[:1000]
     )
+    session.info.setdefault("gridgate_audit", []).append(entry)
+
+
+def flush_audit(session: Session) -> None:
+    """Write the new alerts, then their queued audit entries (the foreign key needs both)."""
+    entries: list[AlertAuditRow] = session.info.pop("gridgate_audit", [])
+    if entries:
+        session.flush()
+        session.add_all(entries)
 
 
 def to_alert(row: AlertRow) -> Alert:

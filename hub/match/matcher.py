@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from hub.match.faces import FaceIndex
 from hub.match.ledger import LedgerLookup, ResidentView
+from hub.match.strangers import StrangerIndex
 from models.events import (
     DoorPlateObservation,
+    FaceDecision,
     FaceMatch,
     FaceObservation,
     HealthCodeObservation,
@@ -23,6 +25,7 @@ class FaceResult:
     observation: FaceObservation
     match: FaceMatch
     resident: ResidentView | None
+    stranger_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,17 @@ def match_passage(
     ledger: LedgerLookup,
     faces: FaceIndex,
     thresholds: FaceThresholds,
+    strangers: StrangerIndex | None = None,
 ) -> PassageMatch:
     """Match every observation; a face beyond tolerance is never given the nearest name."""
     face_results = []
     for face in event.faces():
         match = match_one(faces.nearest(face.encoding), thresholds)
         resident = ledger.resident(match.resident_ref) if match.resident_ref else None
-        face_results.append(FaceResult(face, match, resident))
+        stranger = None
+        if strangers is not None and match.decision is FaceDecision.UNKNOWN:
+            stranger = strangers.reference(face.encoding, event.site_id)
+        face_results.append(FaceResult(face, match, resident, stranger))
     code_results = [
         CodeResult(code, ledger.resident_by_holder(code.holder_ref) if code.holder_ref else None)
         for code in event.health_codes()

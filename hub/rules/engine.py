@@ -113,7 +113,7 @@ def _faces(drafts: _Drafts, where: str) -> None:
             continue  # everyone present showed a pass of a known resident
         drafts.add(
             AlertRule.UNREGISTERED_PERSON,
-            f"face:{drafts.event.event_id}:{result.observation.track_id}",
+            result.stranger_ref or f"face:{drafts.event.event_id}:{result.observation.track_id}",
             f"unregistered face at {where}",
         )
 

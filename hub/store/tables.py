@@ -76,3 +76,8 @@ class DeviceRow(Base):
     online: Mapped[bool]
     last_status: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+import hub.store.alert_tables  # noqa: E402 - registers the alert tables on Base.metadata
+import hub.store.face_tables  # noqa: E402 - registers the face enrolment table
+import hub.store.ledger_tables  # noqa: E402, F401 - registers the ledger's tables on Base.metadata

@@ -198,3 +198,22 @@ def test_alert_ids_are_stable_across_repeats(store: Store) -> None:
     assert sink.alerts[0].alert_id == sink.alerts[1].alert_id
     assert isinstance(sink.alerts[1].event_id, uuid.UUID)
     assert sink.alerts[1].event_id == later.event_id
+
+
+def test_the_same_stranger_repeats_one_alert_and_another_stranger_gets_their_own(
+    store: Store,
+) -> None:
+    sink = Sink()
+    effects = _effects(sink)
+    other = np.random.default_rng(11).normal(0, 0.1, 128)
+    for vector in (STRANGER, STRANGER + 0.002, other):
+        face = FaceObservation(
+            track_id=1, encoding=[float(v) for v in vector], quality=0.7, seen_at=utc_now()
+        )
+        with store.transaction() as session:
+            effects.apply(session, _event(face))
+    with store.transaction() as session:
+        rows = session.scalars(select(AlertRow).order_by(AlertRow.raised_at)).all()
+        counts = sorted(r.repeat_count for r in rows)
+    assert counts == [1, 2]
+    assert all(r.subject_ref.startswith("stranger:site-a:") for r in rows)

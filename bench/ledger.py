@@ -1,0 +1,109 @@
+"""Ledger import throughput: a generated district ledger as CSV, SQLite and PostgreSQL.
+
+Generates N resident rows (Chinese names and addresses, valid ID numbers), writes them as a
+UTF-8-BOM CSV with Chinese headers, and times ``import_file`` into a fresh database: the
+first import, then the same file again (nothing changes). PostgreSQL runs when
+GRIDGATE_TEST_POSTGRES_URL (or --postgres-url) names a reachable server.
+
+    python bench/ledger.py [--rows 100000] [--rows 800000] [--postgres-url ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from hub.ledger.importer import import_file  # noqa: E402
+from hub.ledger.sample import Sample, generate, load, write_csv  # noqa: E402
+from hub.store.db import Store  # noqa: E402
+from tests.hub import postgres  # noqa: E402
+
+KEY = b"bench-identity-key-0123456789abcdef"
+
+
+@dataclass
+class Result:
+    backend: str
+    rows: int
+    first: float | None = None
+    again: float | None = None
+    note: str = ""
+
+
+def run_one(backend: str, db_url: str, sample: Sample, csv_path: Path, console: Console) -> Result:
+    store = Store.open(db_url)
+    try:
+        load(store, Sample(sample.grids, sample.workers, sample.sites, sample.gates), KEY)
+        result = Result(backend, len(sample.residents))
+        console.print(f"{backend}: importing {result.rows:,} rows ...")
+        first = import_file(store, "residents", csv_path, identity_key=KEY)
+        if first.errors or first.counts.inserted != result.rows:
+            result.note = f"{len(first.errors)} errors, {first.counts.inserted} inserted"
+        result.first = first.seconds
+        console.print(f"{backend}: importing the same file again ...")
+        again = import_file(store, "residents", csv_path, identity_key=KEY)
+        if again.counts.unchanged != result.rows:
+            result.note += f" rerun changed {again.counts.inserted + again.counts.updated}"
+        result.again = again.seconds
+        return result
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=100_000, help="resident rows (800000: full)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args()
+    if args.postgres_url:
+        os.environ[postgres.ENV_VAR] = args.postgres_url
+    console = Console()
+    started = time.perf_counter()
+    sample = generate(args.rows, args.seed)
+    generated = time.perf_counter() - started
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="gridgate-bench-ledger-") as tmp:
+        work = Path(tmp)
+        csv_path = write_csv(work / "residents.csv", sample.residents)
+        size = csv_path.stat().st_size
+        console.print(f"generated {args.rows:,} rows in {generated:.1f} s ({size / 1e6:.0f} MB)")
+        results.append(run_one("sqlite", f"sqlite:///{work / 'hub.db'}", sample, csv_path, console))
+        if not args.no_postgres:
+            try:
+                server = postgres.admin_url()
+            except postgres.PostgresUnavailableError as exc:
+                results.append(Result("postgresql", args.rows, note=f"skipped: {exc}"))
+            else:
+                with postgres.temporary_database(server, "gridgate_bench") as url:
+                    db_url = url.render_as_string(hide_password=False)
+                    results.append(run_one("postgresql", db_url, sample, csv_path, console))
+    table = Table(title=f"ledger import, residents CSV ({os.cpu_count()} cores)")
+    for column in ("backend", "rows", "import s", "rows/s", "rerun s", "note"):
+        table.add_column(column, justify="left" if column in {"backend", "note"} else "right")
+    for r in results:
+        table.add_row(
+            r.backend,
+            f"{r.rows:,}",
+            f"{r.first:.1f}" if r.first else "-",
+            f"{r.rows / r.first:,.0f}" if r.first else "-",
+            f"{r.again:.1f}" if r.again else "-",
+            r.note,
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

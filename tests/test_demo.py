@@ -1,0 +1,36 @@
+"""`gridgate-demo` end to end: broker, hub and simulated gate produce passages and alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from hub.broker import free_port
+from hub.demo import run_demo
+from hub.store.alert_tables import AlertRow
+from hub.store.db import Store
+from hub.store.tables import DeviceRow, EventRow
+from models import PassageEvent
+from models.alerts import AlertRule
+from models.events import GateAction
+
+
+def test_demo_shows_registered_passages_and_alerts(tmp_path: Path, photos: dict[str, Path]) -> None:
+    run_demo(tmp_path / "demo", api_port=free_port(), residents=200, seconds=20)
+    store = Store.open(f"sqlite:///{tmp_path / 'demo' / 'hub' / 'hub.db'}", migrate=False)
+    try:
+        with store.transaction() as session:
+            events = [
+                PassageEvent.model_validate(r.payload) for r in session.scalars(select(EventRow))
+            ]
+            rules = {AlertRule(r.rule) for r in session.scalars(select(AlertRow))}
+            devices = session.scalars(select(DeviceRow)).all()
+    finally:
+        store.close()
+    actions = {e.decision.action for e in events}
+    assert GateAction.OPEN in actions  # the registered resident with a green pass
+    assert GateAction.DENY in actions  # the red pass
+    assert {AlertRule.UNREGISTERED_PERSON, AlertRule.RED_CODE} <= rules
+    assert [d.device_id for d in devices] == ["gate-01"]
+    assert devices[0].online is False  # stopped cleanly: the offline status was published
