@@ -14,6 +14,7 @@ from rich.console import Console
 
 from hub.codes.cli import app as codes_app
 from hub.config import HubSettings, StoreSettings
+from hub.faces.cli import app as residents_app
 from hub.ledger.cli import app as ledger_app
 
 app = typer.Typer(help="gridgate hub service.", no_args_is_help=True)
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(codes_app, name="codes")
+app.add_typer(residents_app, name="residents")
 console = Console(stderr=True)
 
 DatabaseUrl = Annotated[

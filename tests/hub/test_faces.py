@@ -70,3 +70,38 @@ def test_rows_that_do_not_open_are_skipped(store: Store) -> None:
     with store.transaction() as session:
         index = load_index(session, VAULT)
     assert len(index) == 1
+
+
+def test_enroll_cli_seals_a_residents_face(
+    tmp_path: Path, photos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.ledger import sample
+    from hub.ledger.idnumber import HolderHasher, resident_id_for
+    from hub.store.ledger_tables import ResidentRow
+
+    identity = b"identity-key-for-the-enrol-test-000"
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    monkeypatch.setenv("GRIDGATE_HUB_DATABASE_URL", url)
+    monkeypatch.setenv("GRIDGATE_HUB_SECRET_KEY", "s" * 40)
+    store = Store.open(url)
+    generated = sample.generate(3, seed=1)
+    sample.load(store, generated, identity)
+    resident_id = resident_id_for(HolderHasher(identity)(generated.residents[0]["id_number"]))
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["residents", "enroll", resident_id, str(photos["obama.jpg"]), str(photos["obama2.jpg"])],
+    )
+    assert result.exit_code == 0, result.output
+    with store.transaction() as session:
+        row = session.get(ResidentRow, resident_id)
+        assert row is not None and row.face_enrolled
+        index = load_index(session, FaceVault(b"s" * 40))
+    assert index.nearest(encode_photo(photos["obama3.jpg"])).ref == resident_id
+    missing = runner.invoke(app, ["residents", "enroll", "nobody", str(photos["obama.jpg"])])
+    assert missing.exit_code == 2
+    assert "no resident nobody" in missing.output
+    store.close()
