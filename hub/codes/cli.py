@@ -11,9 +11,11 @@ import typer
 
 from hub.codes.issue import PassRequest, issue_pass
 from hub.codes.keys import KeyFileError, generate, load_private, private_path
+from hub.codes.publish import PublishError, publish_trust_list
 from hub.codes.trustlist import build_trust_list
 from models.events import CodeColour
 from models.passes import TripRisk
+from models.trust import SignedTrustList
 
 app = typer.Typer(help="Health-code issuer tools.", no_args_is_help=True)
 
@@ -100,3 +102,20 @@ def trust_list(
         return
     out.write_text(signed.model_dump_json(indent=2), encoding="utf-8")
     typer.echo(f"wrote {out}: version {version}, {len(issuer)} issuers, {len(revoked)} revoked")
+
+
+@app.command("publish-trust-list")
+def publish_trust_list_command(
+    path: Annotated[Path, typer.Argument(help="A signed trust list written by trust-list.")],
+    host: Annotated[str, typer.Option(help="Broker host.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Broker port.")] = 1883,
+    client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "gridgate-hub-codes",
+) -> None:
+    """Publish a signed trust list, retained, to every edge."""
+    try:
+        signed = SignedTrustList.model_validate_json(path.read_text("utf-8"))
+        publish_trust_list(signed, host, port, client_id)
+    except (OSError, ValueError, PublishError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"published trust list version {signed.document.version}")
