@@ -31,6 +31,7 @@ from hub.push.dispatcher import PushDispatcher
 from hub.push.log import LogMessageChannel
 from hub.push.mqtt import MqttAlertChannel
 from hub.push.sse import SseBroadcaster
+from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,10 @@ class Hub:
         self.alerts_stream = SseBroadcaster()
         self.push = PushDispatcher(self.store, [*self._default_channels(), *extra_channels])
         if effects is None:
-            effects = AlertEffects(ledger=SqlLedgerLookup, faces=self.faces, sink=self.push)
+            rules = load_rules(settings.rules_file) if settings.rules_file else SiteRules()
+            effects = AlertEffects(
+                ledger=SqlLedgerLookup, faces=self.faces, sink=self.push, rules=rules.for_site
+            )
         self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
         self.api: FastAPI | None = (
             create_app(

@@ -96,6 +96,11 @@ class HubSettings(StoreSettings):
     )
     api_host: str = Field("127.0.0.1", title="API host", description="Address the API binds.")
     api_port: int = Field(8080, ge=1, le=65535, title="API port", description="API port.")
+    rules_file: Path | None = Field(
+        None,
+        title="Rules file",
+        description="YAML with default and per-site alert rules; unset: every rule, defaults.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> HubSettings:

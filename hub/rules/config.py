@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.alerts import AlertRule, Severity
 
@@ -57,3 +59,41 @@ class RulesConfig(BaseModel):
     def severity_of(self, rule: AlertRule) -> Severity:
         """The configured severity of ``rule``."""
         return self.severity.get(rule, DEFAULT_SEVERITY[rule])
+
+
+class SiteRules(BaseModel):
+    """The rules file: defaults, and overrides per site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: RulesConfig = Field(
+        default_factory=RulesConfig, title="Default rules", description="For every site."
+    )
+    sites: dict[str, RulesConfig] = Field(
+        default_factory=dict,
+        title="Per-site rules",
+        description="Site id → rules replacing the defaults there.",
+    )
+
+    def for_site(self, site_id: str) -> RulesConfig:
+        """The rules in force at ``site_id``."""
+        return self.sites.get(site_id, self.default)
+
+
+class RulesFileError(ValueError):
+    """A rules file that cannot be used; the message names each bad field."""
+
+
+def load_rules(path: Path) -> SiteRules:
+    """Read and validate a YAML rules file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesFileError(f"{path}: {exc}") from None
+    try:
+        return SiteRules.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise RulesFileError(f"{path}: {problems}") from None
