@@ -1,5 +1,9 @@
 """Hub ingest throughput: one ``gridgate-hub ingest`` worker, SQLite and PostgreSQL.
 
+Each backend runs twice: storing only (the ingest baseline), and with matching, rules and
+alerts. The benchmark's events are the worst case for alerts: every passage shows a new
+stranger's face and a pass whose holder is not in the ledger, so each raises alerts.
+
 Publishes N passage events through a real Mosquitto and times until the hub's EventAcks
 name all of them (stored and committed). PostgreSQL runs when GRIDGATE_TEST_POSTGRES_URL
 (or --postgres-url) names a reachable server; a throw-away database is used and dropped.
@@ -50,7 +54,7 @@ class Result:
 
 
 @contextlib.contextmanager
-def hub_worker(broker: MosquittoBroker, db_url: str, log: Path) -> Iterator[None]:
+def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool) -> Iterator[None]:
     env = {
         **os.environ,
         "GRIDGATE_HUB_DATABASE_URL": db_url,
@@ -61,7 +65,8 @@ def hub_worker(broker: MosquittoBroker, db_url: str, log: Path) -> Iterator[None
     }
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "ingest", "--log-level", "WARNING"],
+            [sys.executable, "-m", "hub.cli", "ingest", "--log-level", "WARNING"]
+            + (["--store-only"] if store_only else []),
             cwd=REPO,
             env=env,
             stdout=out,
@@ -101,9 +106,13 @@ def _wait_subscribed(edge: HubPublisher, db_url: str, timeout: float = 60) -> No
     raise TimeoutError("the hub worker did not come up")
 
 
-def run_one(backend: str, db_url: str, broker: MosquittoBroker, n: int, work: Path) -> Result:
+def run_one(
+    backend: str, db_url: str, broker: MosquittoBroker, n: int, work: Path, store_only: bool
+) -> Result:
     events = [passage_event(device_id=f"gate-{i % 8:02d}", seq=i) for i in range(n)]
-    with hub_worker(broker, db_url, work / f"{backend}.log"):
+    mode = "store only" if store_only else "match + alerts"
+    backend = f"{backend}, {mode}"
+    with hub_worker(broker, db_url, work / f"{backend}.log", store_only):
         edge = HubPublisher(broker.host, broker.port, client_id=f"bench-edge-{backend}")
         edge.resend_after = 600.0  # measure one pass, no resends
         edge.start()
@@ -135,18 +144,23 @@ def main() -> None:
         broker.start()
         try:
             console.print(f"SQLite: {args.events} events of {payload} bytes ...")
-            results.append(
-                run_one("sqlite", f"sqlite:///{work / 'hub.db'}", broker, args.events, work)
-            )
+            for store_only in (True, False):
+                db = work / f"hub-{store_only}.db"
+                results.append(
+                    run_one("sqlite", f"sqlite:///{db}", broker, args.events, work, store_only)
+                )
             try:
                 server = postgres.admin_url()
             except postgres.PostgresUnavailableError as exc:
                 results.append(Result("postgresql", args.events, None, f"skipped: {exc}"))
             else:
                 console.print(f"PostgreSQL: {args.events} events ...")
-                with postgres.temporary_database(server, "gridgate_bench") as url:
-                    db_url = url.render_as_string(hide_password=False)
-                    results.append(run_one("postgresql", db_url, broker, args.events, work))
+                for store_only in (True, False):
+                    with postgres.temporary_database(server, "gridgate_bench") as url:
+                        db_url = url.render_as_string(hide_password=False)
+                        results.append(
+                            run_one("postgresql", db_url, broker, args.events, work, store_only)
+                        )
         finally:
             broker.kill()
     table = Table(title=f"hub ingest, one worker ({os.cpu_count()} cores, {payload} B/event)")

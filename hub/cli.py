@@ -95,9 +95,13 @@ def ingest(
     mqtt_port: MqttPort = None,
     client_id: ClientId = None,
     log_level: LogLevel = "INFO",
+    store_only: Annotated[
+        bool, typer.Option("--store-only", help="Store events without matching or alerts.")
+    ] = False,
 ) -> None:
     """Ingest only, no HTTP: an extra worker sharing the event load."""
     from hub.app import Hub
+    from hub.ingest.effects import NoEffects
 
     _setup_logging(log_level)
     settings: HubSettings = _settings(
@@ -111,7 +115,8 @@ def ingest(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    Hub(settings, with_api=False).run_ingest(stop)
+    effects = NoEffects() if store_only else None
+    Hub(settings, with_api=False, effects=effects).run_ingest(stop)
 
 
 @db_app.command("upgrade")
