@@ -57,7 +57,9 @@ class AlertEffects:
     def apply(self, session: Session, event: PassageEvent) -> None:
         """Match the passage, evaluate the site's rules, raise or repeat alerts."""
         now = utc_now()
-        ledger = self.ledger(session)
+        ledger: LedgerLookup | None = session.info.get("gridgate_ledger")
+        if ledger is None:  # one lookup (and its caches) per transaction
+            ledger = session.info["gridgate_ledger"] = self.ledger(session)
         match = match_passage(event, ledger, self.faces, self.thresholds, self.strangers)
         drafts = evaluate(event, match, self.rules(event.site_id), now)
         if not drafts:

@@ -26,6 +26,7 @@ class StrangerIndex:
         self.capacity = capacity
         self._lock = threading.Lock()
         self._matrix = np.zeros((capacity, DIMENSIONS), np.float32)
+        self._norms = np.zeros(capacity, np.float32)
         self._refs: list[str] = []
         self._next = 0
         self._counter = 0
@@ -36,14 +37,16 @@ class StrangerIndex:
         with self._lock:
             filled = len(self._refs)
             if filled:
-                distances = np.linalg.norm(self._matrix[:filled] - probe, axis=1)
-                best = int(np.argmin(distances))
-                if float(distances[best]) < self.thresholds.known_below:
+                squared = self._norms[:filled] - 2.0 * (self._matrix[:filled] @ probe)
+                best = int(np.argmin(squared))
+                distance = float(np.sqrt(max(float(squared[best] + probe @ probe), 0.0)))
+                if distance < self.thresholds.known_below:
                     return self._refs[best]
             self._counter += 1
             ref = f"stranger:{site_id}:{self._counter}"
             slot = self._next
             self._matrix[slot] = probe
+            self._norms[slot] = probe @ probe
             if slot < filled:
                 self._refs[slot] = ref
             else:
