@@ -87,6 +87,7 @@ def running_hub(broker: MosquittoBroker, tmp_path: Path) -> Iterator[tuple[Hub, 
     hub.start()
     thread.start()
     assert hub.ingest.wait_ready(15)
+    wait_for(lambda: server.started, 15, "the API to listen")
     try:
         yield hub, row["id_number"], generated.sites[0]["site_id"], port
     finally:
