@@ -15,6 +15,7 @@ from edge.passage.config import GatePolicy, PassageConfig
 from edge.publish.config import MqttConfig
 from edge.verify.policy import CodePolicy
 from models.base import Identifier
+from models.codec import field_errors
 
 
 class QrConfig(BaseModel):
@@ -114,8 +115,5 @@ def load_config(path: Path) -> EdgeConfig:
     try:
         return EdgeConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
+        problems = [f"{e.path or '<root>'}: {e.message}" for e in field_errors(exc)]
         raise ConfigError(str(path), problems) from None

@@ -69,8 +69,13 @@ def decode(model: type[M], payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD
         raise _contract_error(name, exc) from None
 
 
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Each problem of a pydantic validation error, with its dotted field path."""
+    return [FieldError(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+
+
 def _contract_error(name: str, exc: ValidationError) -> ContractError:
-    errors = [FieldError(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+    errors = field_errors(exc)
     types = {e["type"] for e in exc.errors(include_url=False)}
     if "json_invalid" in types or "json_type" in types:
         return ContractError(name, "json", errors)

@@ -19,12 +19,21 @@ def public_pem(key: ec.EllipticCurvePublicKey) -> str:
     ).decode("ascii")
 
 
+def parse_public_pem(pem: bytes, source: str) -> ec.EllipticCurvePublicKey:
+    """A P-256 public key from PEM; :class:`KeyFileError` naming ``source`` otherwise."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise KeyFileError(f"{source}: {exc}") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise KeyFileError(f"{source}: not an ECDSA P-256 public key")
+    return key
+
+
 def load_public(path: Path) -> ec.EllipticCurvePublicKey:
     """Read a P-256 public key (PEM)."""
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        pem = path.read_bytes()
+    except OSError as exc:
         raise KeyFileError(f"{path}: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-        raise KeyFileError(f"{path}: not an ECDSA P-256 public key")
-    return key
+    return parse_public_pem(pem, str(path))

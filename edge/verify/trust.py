@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from models.keys import parse_public_pem
 from models.trust import SignedTrustList, TrustListDocument, verify_trust_list
 
 
@@ -29,10 +29,9 @@ class TrustStore:
         """Swap in a new trust list; keys that are not P-256 public keys are refused."""
         keys: dict[str, ec.EllipticCurvePublicKey] = {}
         for issuer in document.issuers:
-            key = serialization.load_pem_public_key(issuer.public_key_pem.encode())
-            if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-                raise ValueError(f"issuer {issuer.kid}: not an ECDSA P-256 public key")
-            keys[issuer.kid] = key
+            keys[issuer.kid] = parse_public_pem(
+                issuer.public_key_pem.encode(), f"issuer {issuer.kid}"
+            )
         with self._lock:
             self._keys, self._revoked = keys, frozenset(document.revoked)
             self.version = document.version

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.alerts import AlertRule, Severity
+from models.codec import field_errors
 
 DEFAULT_SEVERITY: dict[AlertRule, Severity] = {
     AlertRule.UNREGISTERED_PERSON: Severity.MAJOR,
@@ -93,7 +94,5 @@ def load_rules(path: Path) -> SiteRules:
     try:
         return SiteRules.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{e.path or '<root>'}: {e.message}" for e in field_errors(exc))
         raise RulesFileError(f"{path}: {problems}") from None
