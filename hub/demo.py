@@ -168,9 +168,10 @@ def _seed(hub: Hub, residents: int, identity_key: bytes, photos: dict[str, Path]
     from hub.ledger.idnumber import HolderHasher, resident_id_for
 
     resident_id = resident_id_for(HolderHasher(identity_key)(resident["id_number"]))
+    encoding = encode_photo(photos["obama.jpg"])
     with hub.store.transaction() as session:
-        enroll(session, hub.vault, resident_id, encode_photo(photos["obama.jpg"]), "obama.jpg")
-    hub.faces.add(resident_id, encode_photo(photos["obama.jpg"]))
+        enroll(session, hub.vault, resident_id, encoding, "obama.jpg")
+    hub.faces.add(resident_id, encoding)
     console.print(
         f"Ledger: {loaded} residents in {len(generated.grids)} grids; "
         f"{resident['name']} ({resident['address_code']}) enrolled with a face"

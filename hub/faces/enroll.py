@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import cv2
@@ -25,20 +24,18 @@ class EnrollmentError(ValueError):
 
 
 def encode_photo(path: Path) -> npt.NDArray[np.float64]:
-    """The encoding of the one face in a photo."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # pkg_resources in face_recognition_models
-        import face_recognition
+    """The encoding of the one face in a photo, by the same dlib encoder the edges run."""
+    from edge.decoders.faces.dlib import DlibFaceBackend
 
     image = cv2.imread(str(path))
     if image is None:
         raise EnrollmentError(f"{path}: not a readable image")
     rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    boxes = face_recognition.face_locations(rgb, number_of_times_to_upsample=1)
+    backend = DlibFaceBackend()
+    boxes = backend.detect(rgb, upsample=1)
     if len(boxes) != 1:
         raise EnrollmentError(f"{path}: {len(boxes)} faces found, need exactly one")
-    encodings = face_recognition.face_encodings(rgb, boxes)
-    return np.asarray(encodings[0], dtype=np.float64)
+    return backend.encode(rgb, boxes[0])
 
 
 def enroll(
