@@ -28,10 +28,9 @@ from edge.pipeline import FramePipeline
 from edge.publish.config import OutboxConfig
 from edge.publish.link import EdgeLink
 from edge.publish.outbox import Outbox
-from edge.verify.base import HealthCodeVerifier
-from edge.verify.gridgate import GridgateVerifier
+from edge.verify.base import VERIFIER_MODULES, HealthCodeVerifier
+from edge.verify.base import verifiers as verifier_registry
 from edge.verify.trust import TrustStore
-from edge.verify.unsupported import UnsupportedVerifier
 from edge.version import agent_version
 from models import topics
 from models.base import utc_now
@@ -60,10 +59,10 @@ def build_pipeline(
     face_backend: FaceBackend | None = None,
 ) -> FramePipeline:
     """Decoders, verifiers, face stage and passage assembler, wired in flow order."""
+    verifier_registry.load(VERIFIER_MODULES)
     verifiers: dict[HealthCodeFormat, HealthCodeVerifier] = {
-        HealthCodeFormat.GRIDGATE: GridgateVerifier(trust, config.codes.policy),
-        HealthCodeFormat.EU_DCC: UnsupportedVerifier(HealthCodeFormat.EU_DCC),
-        HealthCodeFormat.SMART_HEALTH_CARD: UnsupportedVerifier(HealthCodeFormat.SMART_HEALTH_CARD),
+        HealthCodeFormat(name): verifier_registry.create(name, trust, config.codes.policy)
+        for name in verifier_registry.available()
     }
     faces = FaceStage(config.faces, gallery, backend=face_backend) if config.faces.enabled else None
     return FramePipeline(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from edge.verify.base import verifiers
+from edge.verify.policy import CodePolicy
+from edge.verify.trust import TrustStore
 from models.events import HealthCodeFormat, HealthCodeObservation, ReasonCode, VerificationStatus
 
 
@@ -29,12 +31,12 @@ class UnsupportedVerifier:
 
 
 @verifiers.register("eu_dcc")
-def eu_dcc() -> UnsupportedVerifier:
+def eu_dcc(trust: TrustStore, policy: CodePolicy) -> UnsupportedVerifier:
     """EU Digital COVID Certificate (HC1:), until its verifier lands."""
     return UnsupportedVerifier(HealthCodeFormat.EU_DCC)
 
 
 @verifiers.register("smart_health_card")
-def smart_health_card() -> UnsupportedVerifier:
+def smart_health_card(trust: TrustStore, policy: CodePolicy) -> UnsupportedVerifier:
     """SMART Health Card (shc:/), until its verifier lands."""
     return UnsupportedVerifier(HealthCodeFormat.SMART_HEALTH_CARD)
