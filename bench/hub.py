@@ -34,9 +34,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from hub.store import DeviceRow, Store  # noqa: E402
-from models import ComponentVersions, DeviceStatus, encode  # noqa: E402
-from models.base import utc_now  # noqa: E402
-from models.topics import status  # noqa: E402
+from models import encode  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.factories import passage_event  # noqa: E402
@@ -85,14 +83,7 @@ def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool
 
 def _wait_subscribed(edge: HubPublisher, db_url: str, timeout: float = 60) -> None:
     """Publish a retained status and wait until the hub has stored it."""
-    heartbeat = DeviceStatus(
-        device_id="gate-00",
-        site_id="site-a",
-        online=True,
-        reported_at=utc_now(),
-        versions=ComponentVersions(agent="bench"),
-    )
-    edge.publish_raw(status("site-a", "gate-00"), encode(heartbeat), retain=True)
+    edge.announce("site-a", "gate-00")
     store = Store.open(db_url, migrate=False)
     try:
         deadline = time.monotonic() + timeout

@@ -15,9 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.store import DeadLetterRow, DeviceRow, EventRow, Store
-from models import ComponentVersions, DeviceStatus, encode
-from models.base import utc_now
-from models.topics import status
 from tests.hub.conftest import TEST_SECRET
 from tests.support.broker import MosquittoBroker
 from tests.support.factories import passage_event
@@ -101,14 +98,7 @@ def test_sigkill_mid_stream_then_restart_stores_every_event_once(
     edge = HubPublisher(broker.host, broker.port, client_id="crash-edge", resend_after=2.0)
     edge.start()
     try:
-        heartbeat = DeviceStatus(
-            device_id="gate-01",
-            site_id="site-a",
-            online=True,
-            reported_at=utc_now(),
-            versions=ComponentVersions(agent="test"),
-        )
-        edge.publish_raw(status("site-a", "gate-01"), encode(heartbeat), retain=True)
+        edge.announce("site-a", "gate-01")
         _wait(lambda: _devices_seen(store), 30, "the hub to subscribe", hub_process.log)
 
         sent = [passage_event(device_id=f"gate-0{i % 4}", seq=i) for i in range(TOTAL)]

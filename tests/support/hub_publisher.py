@@ -22,8 +22,17 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from models import ContractError, EventAck, PassageEvent, decode, encode
-from models.topics import DeviceChannel, all_devices, events
+from models import (
+    ComponentVersions,
+    ContractError,
+    DeviceStatus,
+    EventAck,
+    PassageEvent,
+    decode,
+    encode,
+)
+from models.base import utc_now
+from models.topics import DeviceChannel, all_devices, events, status
 
 
 @dataclass
@@ -86,6 +95,17 @@ class HubPublisher:
                 self._pending[track] = _Pending(topic, payload, time.monotonic())
         self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
 
+    def announce(self, site_id: str, device_id: str) -> None:
+        """Publish the device's retained online status (the hub stores it once subscribed)."""
+        heartbeat = DeviceStatus(
+            device_id=device_id,
+            site_id=site_id,
+            online=True,
+            reported_at=utc_now(),
+            versions=ComponentVersions(agent="test"),
+        )
+        self.publish_raw(status(site_id, device_id), encode(heartbeat), retain=True)
+
     @property
     def pending(self) -> int:
         """Events neither acked nor rejected yet."""
@@ -94,15 +114,7 @@ class HubPublisher:
 
     def wait_settled(self, timeout: float) -> bool:
         """Wait until nothing is pending, resending overdue events; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(min(remaining, 0.2))
-                self._resend_overdue()
-            return True
+        return self.wait_for(lambda: not self._pending, timeout)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Wait until ``condition()`` is true (checked on each ack), resending overdue events."""
