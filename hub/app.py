@@ -68,7 +68,7 @@ class Hub:
         self.registry = new_registry()
         logger.info("opening the store and applying migrations")
         self.store = Store.open(settings.database_url)
-        self.vault = FaceVault(settings.secret_key.get_secret_value().encode())
+        self.vault = FaceVault.for_hub(settings)
         with self.store.transaction() as session:
             self.faces: FaceIndex = load_index(session, self.vault)
         logger.info("face index: %d enrolled residents", len(self.faces))

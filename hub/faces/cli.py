@@ -39,7 +39,7 @@ def enroll_command(
     except EnrollmentError as exc:
         _fail(str(exc))
         return
-    vault = FaceVault(settings.secret_key.get_secret_value().encode())
+    vault = FaceVault.for_hub(settings)
     store = Store.open(settings.database_url)
     try:
         with store.transaction() as session:

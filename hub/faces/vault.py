@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hub.config import HubSettings
+
 DIMENSIONS = 128
 NONCE_BYTES = 12
 
@@ -33,6 +35,11 @@ class FaceVault:
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"gridgate face vault v1"
         ).derive(secret)
         self._aead = AESGCM(key)
+
+    @classmethod
+    def for_hub(cls, settings: HubSettings) -> FaceVault:
+        """The vault of a hub: its key derives from the hub's ``secret_key``."""
+        return cls(settings.secret_key.get_secret_value().encode())
 
     def seal(self, resident_id: str, encoding: npt.ArrayLike) -> bytes:
         """Encrypt one encoding for ``resident_id``."""
