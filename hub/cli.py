@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from hub.auth.cli import app as users_app
 from hub.codes.cli import app as codes_app
 from hub.config import HubSettings, StoreSettings
 from hub.faces.cli import app as residents_app
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(codes_app, name="codes")
 app.add_typer(residents_app, name="residents")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 DatabaseUrl = Annotated[

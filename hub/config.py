@@ -96,6 +96,19 @@ class HubSettings(StoreSettings):
     )
     api_host: str = Field("127.0.0.1", title="API host", description="Address the API binds.")
     api_port: int = Field(8080, ge=1, le=65535, title="API port", description="API port.")
+    token_ttl_min: int = Field(
+        720,
+        ge=1,
+        le=7 * 24 * 60,
+        title="Login lifetime (min)",
+        description="How long an access token from the login form stays valid.",
+    )
+    escalate_after_min: float = Field(
+        15,
+        gt=0,
+        title="Escalate after (min)",
+        description="An alert still open this long is escalated to its grid leader.",
+    )
     rules_file: Path | None = Field(
         None,
         title="Rules file",

@@ -28,6 +28,25 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+class Resolution(StrEnum):
+    """How a resolved alert ended."""
+
+    REGISTERED_NOW = "registered_now"
+    FALSE_ALARM = "false_alarm"
+    MOVED_AWAY = "moved_away"
+    ISOLATED = "isolated"
+    OTHER = "other"
+
+
+class SweepStep(StrEnum):
+    """The four-step sweep a grid worker records while an alert is in progress."""
+
+    DOOR_VISIT = "door_visit"
+    PHONE = "phone"
+    JOINT_VISIT = "joint_visit"
+    CROSS_CHECK = "cross_check"
+
+
 class AlertRule(StrEnum):
     """The rule that raised an alert."""
 
@@ -62,3 +81,7 @@ class Alert(WireModel):
     repeat_count: int = Field(1, ge=1)
     raised_at: Timestamp
     updated_at: Timestamp
+    resolution: Resolution | None = Field(None, title="Resolution", description="Once resolved.")
+    escalated: bool = Field(
+        False, title="Escalated", description="Not acknowledged in time: the grid leader was told."
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.rules.engine import AlertDraft
 from hub.store.alert_tables import AlertAuditRow, AlertRow
-from models.alerts import Alert, AlertRule, AlertState, Severity
+from models.alerts import Alert, AlertRule, AlertState, Resolution, Severity
 
 _SEVERITY_RANK = {Severity.WARNING: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
 
@@ -102,4 +102,6 @@ def to_alert(row: AlertRow) -> Alert:
         repeat_count=row.repeat_count,
         raised_at=row.raised_at,
         updated_at=row.updated_at,
+        resolution=Resolution(row.resolution) if row.resolution else None,
+        escalated=row.escalated_at is not None,
     )

@@ -1,14 +1,18 @@
-"""FastAPI dependencies: settings, store, sessions, ingest state and metrics registry."""
+"""FastAPI dependencies: settings, store, sessions, the caller, ingest state and metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
+from hub.auth.roles import Principal, Role
+from hub.auth.tokens import TokenError, read_token
+from hub.auth.users import principal
 from hub.config import HubSettings
 from hub.ingest.consumer import IngestStats
 from hub.store.db import Store
@@ -57,3 +61,43 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 IngestDep = Annotated[IngestState | None, Depends(get_ingest)]
 RegistryDep = Annotated[CollectorRegistry, Depends(get_registry)]
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+
+
+def get_principal(
+    token: Annotated[str, Depends(oauth2_scheme)], settings: SettingsDep, session: SessionDep
+) -> Principal:
+    """The enabled login a valid bearer token names (401 otherwise)."""
+    unauthorised = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "not logged in, or the login expired",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    try:
+        claims = read_token(token, settings.secret_key.get_secret_value())
+    except TokenError:
+        raise unauthorised from None
+    caller = principal(session, claims.username)
+    if caller is None or caller.role is not claims.role:
+        raise unauthorised
+    return caller
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles`` (403 for other logins)."""
+
+    def check(caller: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if caller.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{caller.role} may not do this")
+        return caller
+
+    return check
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+StaffDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER))]
+"""People: admins, operators and grid workers (grid workers scoped to their grids)."""
+OperatorDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OPERATOR))]
+"""Those who see every grid and device."""

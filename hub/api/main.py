@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from hub.api.deps import IngestState
-from hub.api.routes import alerts, events, health
+from hub.api.routes import alerts, auth, events, health
 from hub.config import HubSettings
 from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
@@ -27,6 +27,7 @@ def create_app(
     app.state.ingest = ingest
     app.state.registry = registry if registry is not None else CollectorRegistry()
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.state.alerts_stream = alerts_stream
     app.include_router(events.router)
     app.include_router(alerts.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -18,39 +18,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hub.config import HubSettings, InsecureSettingsError, StoreSettings
+from hub.cli_store import DatabaseUrl, DataDir, fail, open_store
+from hub.config import HubSettings, InsecureSettingsError
 from hub.ledger.kinds import LedgerKind
 
 if TYPE_CHECKING:
     from hub.ledger.importer import ImportReport
-    from hub.store.db import Store
 
 app = typer.Typer(help="Resident ledger (台账): import, export, statistics.", no_args_is_help=True)
 console = Console(stderr=True)
 
-DatabaseUrl = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides GRIDGATE_HUB_DATABASE_URL.")
-]
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Overrides GRIDGATE_HUB_DATA_DIR.")
-]
 Kind = Annotated[LedgerKind, typer.Argument(help="residents, addresses, grids, workers or sites.")]
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-def _store(database_url: str | None, data_dir: Path | None) -> Store:
-    from hub.store.db import Store
-
-    given: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir}
-    try:
-        settings = StoreSettings(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as exc:
-        _fail(f"invalid settings: {exc}")
-    return Store.open(settings.database_url)
 
 
 def _identity_key(key_file: Path | None) -> bytes:
@@ -60,9 +38,9 @@ def _identity_key(key_file: Path | None) -> bytes:
     try:
         settings = HubSettings()
     except (ValidationError, InsecureSettingsError) as exc:
-        _fail(f"hub settings: {exc}")
+        fail(f"hub settings: {exc}")
     if settings.identity_key is None:
-        _fail("importing residents needs GRIDGATE_HUB_IDENTITY_KEY or --identity-key FILE")
+        fail("importing residents needs GRIDGATE_HUB_IDENTITY_KEY or --identity-key FILE")
     return settings.identity_key.get_secret_value().encode()
 
 
@@ -117,9 +95,9 @@ def import_(
     try:
         options = ImportOptions.from_yaml(mapping) if mapping else ImportOptions()
     except (ValidationError, ValueError) as exc:
-        _fail(f"{mapping}: {exc}")
+        fail(f"{mapping}: {exc}")
     key = _identity_key(identity_key) if kind is LedgerKind.RESIDENTS else None
-    store = _store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     columns = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
     if file.suffix.lower() not in {".xlsx", ".xlsm"}:
         columns.append(DownloadColumn())
@@ -135,7 +113,7 @@ def import_(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except (MappingError, ReadError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
     errors_path = errors or (file.with_name(file.name + ".errors.csv") if report.errors else None)
@@ -158,11 +136,11 @@ def export(
     from hub.ledger.exporter import export_file
     from hub.ledger.reader import ReadError
 
-    store = _store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     try:
         count = export_file(store, kind, file, mask_names=mask_names)
     except ReadError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.close()
     console.print(f"wrote {count:,} {kind} to {file}")
@@ -173,7 +151,7 @@ def stats(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Rows per ledger table."""
     from hub.ledger.repository import LedgerRepository
 
-    store = _store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     try:
         with store.sessions() as session:
             counts = LedgerRepository(session).counts()

@@ -35,6 +35,12 @@ class AlertRow(Base):
     last_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AlertAuditRow(Base):

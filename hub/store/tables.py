@@ -78,6 +78,9 @@ class DeviceRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-import hub.store.alert_tables  # noqa: E402 - registers the alert tables on Base.metadata
-import hub.store.face_tables  # noqa: E402 - registers the face enrolment table
-import hub.store.ledger_tables  # noqa: E402, F401 - registers the ledger's tables on Base.metadata
+# Importing the other table modules registers their tables on Base.metadata.
+import hub.store.alert_tables  # noqa: E402
+import hub.store.device_tables  # noqa: E402
+import hub.store.face_tables  # noqa: E402
+import hub.store.ledger_tables  # noqa: E402
+import hub.store.user_tables  # noqa: E402, F401

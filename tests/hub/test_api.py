@@ -19,6 +19,7 @@ from models import ComponentVersions, DeviceStatus, PassageEvent
 from models.base import utc_now
 from tests.hub.conftest import TEST_SECRET
 from tests.support.factories import passage_event
+from tests.support.logins import operator_headers
 
 
 def _settings(store: Store, tmp_path: Path) -> HubSettings:
@@ -30,6 +31,7 @@ def _settings(store: Store, tmp_path: Path) -> HubSettings:
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(_settings(store, tmp_path), store)) as test_client:
+        test_client.headers.update(operator_headers(store, test_client))
         yield test_client
 
 

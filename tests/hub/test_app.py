@@ -20,6 +20,7 @@ from tests.hub.conftest import TEST_SECRET
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.factories import passage_event
 from tests.support.hub_publisher import HubPublisher
+from tests.support.logins import operator_headers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,7 @@ def test_hub_builds_starts_and_stops(settings: HubSettings, publisher: HubPublis
             assert client.get("/healthz").status_code == 200
             assert "gridgate_hub_events_ingested_total 1.0" in client.get("/metrics").text
             assert "process_cpu_seconds_total" in client.get("/metrics").text
+            client.headers.update(operator_headers(hub.store, client))
             assert len(client.get("/api/events").json()) == 1
     finally:
         hub.stop()

@@ -42,6 +42,7 @@ from models.events import (
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
+from tests.support.logins import operator_headers
 
 IDENTITY = b"identity-key-for-end-to-end-0000000"
 RESIDENT_FACE = np.random.default_rng(21).normal(0, 0.1, 128)
@@ -123,9 +124,11 @@ def test_unregistered_face_alerts_the_grid_and_a_registered_resident_raises_noth
     phone = GridWorkerApp(broker, grid)
     streamed: list[Alert] = []
     stream_open = threading.Event()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    api.headers.update(operator_headers(hub.store, api))
 
     def listen() -> None:
-        with httpx.stream("GET", f"http://127.0.0.1:{port}/api/alerts/stream", timeout=30) as r:
+        with api.stream("GET", "/api/alerts/stream") as r:
             stream_open.set()
             for line in r.iter_lines():
                 if line.startswith("data:"):
@@ -164,6 +167,6 @@ def test_unregistered_face_alerts_the_grid_and_a_registered_resident_raises_noth
     assert alert.rule is AlertRule.UNREGISTERED_PERSON
     assert alert.grid_id == grid
     assert [a.alert_id for a in streamed] == [alert.alert_id]
-    stored = httpx.get(f"http://127.0.0.1:{port}/api/alerts", timeout=10).json()
+    stored = api.get("/api/alerts").json()
     assert [a["alert_id"] for a in stored] == [str(alert.alert_id)]  # none for the resident
     assert link.outbox.depth() == 0

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from hub.api.deps import SessionDep
+from hub.api.deps import SessionDep, require_role
 from hub.api.schemas import DeviceSummary, EventSummary
+from hub.auth.roles import Role
 from hub.store.tables import DeviceRow, EventRow
 from models import DeviceStatus, Direction, PassageEvent
 
-router = APIRouter(prefix="/api", tags=["events"])
+router = APIRouter(
+    prefix="/api", tags=["events"], dependencies=[Depends(require_role(Role.ADMIN, Role.OPERATOR))]
+)
 
 MAX_LIMIT = 500
 

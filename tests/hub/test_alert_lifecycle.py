@@ -1,0 +1,132 @@
+"""The alert lifecycle over the API: acknowledge, sweep, resolve, audit, scoping, escalation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hub.alerts.lifecycle import escalate_due
+from hub.api.main import create_app
+from hub.auth.roles import Role
+from hub.config import HubSettings
+from hub.push.sse import SseBroadcaster, Subscription
+from hub.store import Store
+from hub.store.alert_tables import AlertAuditRow, AlertRow
+from models.alerts import AlertState
+from models.base import utc_now
+from tests.hub.conftest import TEST_SECRET
+from tests.support.grids import raise_alert, seed_grids
+from tests.support.logins import add_login, bearer
+
+
+@pytest.fixture
+def stream() -> SseBroadcaster:
+    return SseBroadcaster()
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path, stream: SseBroadcaster) -> Iterator[TestClient]:
+    settings = HubSettings(
+        data_dir=tmp_path, database_url=str(store.engine.url), secret_key=TEST_SECRET
+    )
+    seed_grids(store)
+    add_login(store, "ops")
+    add_login(store, "wang", Role.GRID_WORKER, worker_id="W-A")
+    with TestClient(create_app(settings, store, alerts_stream=stream)) as test_client:
+        yield test_client
+
+
+def test_acknowledge_sweep_resolve_with_audit_and_live_updates(
+    client: TestClient, store: Store, stream: SseBroadcaster
+) -> None:
+    alert = raise_alert(store, "G-A")
+    loop = asyncio.new_event_loop()
+
+    async def subscribe() -> Subscription:
+        return stream.subscribe(frozenset({"G-A"}))
+
+    subscription = loop.run_until_complete(subscribe())
+    headers = bearer(client, "wang")
+    url = f"/api/alerts/{alert.alert_id}"
+    early = client.post(f"{url}/resolve", json={"resolution": "false_alarm"}, headers=headers)
+    assert early.status_code == 409 and "open" in early.json()["detail"]
+    acked = client.post(f"{url}/acknowledge", json={"note": "on my way"}, headers=headers)
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    twice = client.post(f"{url}/acknowledge", json={}, headers=headers)
+    assert twice.status_code == 409
+    for step in ("door_visit", "phone"):
+        swept = client.post(f"{url}/sweep", json={"step": step, "note": step}, headers=headers)
+        assert swept.json()["state"] == "in_progress"
+    bad = client.post(f"{url}/sweep", json={"step": "teleport"}, headers=headers)
+    assert bad.status_code == 422
+    done = client.post(
+        f"{url}/resolve",
+        json={"resolution": "registered_now", "note": "tenant, registered today"},
+        headers=headers,
+    )
+    assert done.status_code == 200
+    assert done.json()["state"] == "resolved" and done.json()["resolution"] == "registered_now"
+
+    detail = client.get(url, headers=headers).json()
+    actions = [(a["actor"], a["action"]) for a in detail["audit"]]
+    assert actions == [
+        ("hub", "raised"),
+        ("wang", "acknowledged"),
+        ("wang", "sweep:door_visit"),
+        ("wang", "sweep:phone"),
+        ("wang", "resolved"),
+        ("wang", "viewed"),
+    ]
+    assert detail["acknowledged_by"] == "wang" and detail["resolved_by"] == "wang"
+    loop.run_until_complete(asyncio.sleep(0))  # deliver what send() scheduled on the loop
+    pushed = [subscription.queue.get_nowait().state for _ in range(subscription.queue.qsize())]
+    loop.close()
+    assert pushed == [
+        AlertState.ACKNOWLEDGED,
+        AlertState.IN_PROGRESS,
+        AlertState.IN_PROGRESS,
+        AlertState.RESOLVED,
+    ]
+    again = raise_alert(store, "G-A")  # the same person seen again after resolution: a new alert
+    assert again.alert_id != alert.alert_id
+
+
+def test_grid_workers_see_and_act_only_on_their_grids(client: TestClient, store: Store) -> None:
+    mine, theirs = raise_alert(store, "G-A", "face:1"), raise_alert(store, "G-B", "face:2")
+    worker, operator = bearer(client, "wang"), bearer(client, "ops")
+    listed = client.get("/api/alerts", headers=worker).json()
+    assert [a["alert_id"] for a in listed] == [str(mine.alert_id)]
+    assert len(client.get("/api/alerts", headers=operator).json()) == 2
+    assert client.get(f"/api/alerts/{theirs.alert_id}", headers=worker).status_code == 404
+    foreign = client.post(f"/api/alerts/{theirs.alert_id}/acknowledge", json={}, headers=worker)
+    assert foreign.status_code == 404
+    with store.sessions() as session:
+        assert session.get(AlertRow, theirs.alert_id).state == "open"  # type: ignore[union-attr]
+    active = client.get("/api/alerts", params={"active": True}, headers=operator).json()
+    assert len(active) == 2
+
+
+def test_unacknowledged_alerts_escalate_to_the_grid_leader_once(store: Store) -> None:
+    seed_grids(store)
+    stale, fresh = raise_alert(store, "G-A", "face:1"), raise_alert(store, "G-B", "face:2")
+    with store.transaction() as session:
+        row = session.get(AlertRow, stale.alert_id)
+        assert row is not None
+        row.raised_at = utc_now() - timedelta(minutes=20)
+    with store.transaction() as session:
+        escalated = escalate_due(session, utc_now(), timedelta(minutes=15))
+        assert [r.alert_id for r in escalated] == [stale.alert_id]
+    with store.transaction() as session:
+        assert escalate_due(session, utc_now(), timedelta(minutes=15)) == []
+        audit = session.scalars(
+            select(AlertAuditRow).where(AlertAuditRow.action == "escalated")
+        ).all()
+        assert [a.alert_id for a in audit] == [stale.alert_id]
+        assert "王芳 (W-A)" in audit[0].detail
+        assert session.get(AlertRow, fresh.alert_id).escalated_at is None  # type: ignore[union-attr]
