@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from types import FrameType
 
 import uvicorn
@@ -18,6 +19,7 @@ from prometheus_client import (
 )
 
 from hub.alerts.effects import AlertEffects
+from hub.alerts.escalation import Escalator
 from hub.api.main import create_app
 from hub.config import HubSettings
 from hub.faces.enroll import load_index
@@ -80,6 +82,9 @@ class Hub:
                 ledger=SqlLedgerLookup, faces=self.faces, sink=self.push, rules=rules.for_site
             )
         self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
+        self.escalator = Escalator(
+            self.store, self.push, timedelta(minutes=settings.escalate_after_min)
+        )
         self.api: FastAPI | None = (
             create_app(
                 settings,
@@ -105,6 +110,7 @@ class Hub:
         """Start push, then ingest (the store is ready once built)."""
         self.push.start()
         self.ingest.start()
+        self.escalator.start()
         self._started = True
         logger.info(
             "ingest started: %s and %s on %s:%s as %s",
@@ -118,6 +124,7 @@ class Hub:
     def stop(self) -> None:
         """Stop ingest (storing and acking what it holds), then push, then close the store."""
         if self._started:
+            self.escalator.stop()
             self.ingest.stop()
             self._started = False
         self.push.stop()

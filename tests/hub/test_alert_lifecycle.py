@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hub.alerts.escalation import Escalator
 from hub.alerts.lifecycle import escalate_due
 from hub.api.main import create_app
 from hub.auth.roles import Role
@@ -18,8 +19,9 @@ from hub.config import HubSettings
 from hub.push.sse import SseBroadcaster, Subscription
 from hub.store import Store
 from hub.store.alert_tables import AlertAuditRow, AlertRow
-from models.alerts import AlertState
+from models.alerts import Alert, AlertState
 from models.base import utc_now
+from tests.edge.helpers import wait_for
 from tests.hub.conftest import TEST_SECRET
 from tests.support.grids import raise_alert, seed_grids
 from tests.support.logins import add_login, bearer
@@ -130,3 +132,28 @@ def test_unacknowledged_alerts_escalate_to_the_grid_leader_once(store: Store) ->
         assert [a.alert_id for a in audit] == [stale.alert_id]
         assert "王芳 (W-A)" in audit[0].detail
         assert session.get(AlertRow, fresh.alert_id).escalated_at is None  # type: ignore[union-attr]
+
+
+class Collected:
+    """An alert sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def publish(self, alerts: list[Alert]) -> None:
+        self.alerts.extend(alerts)
+
+
+def test_the_escalation_timer_pushes_each_stale_alert_once_marked_escalated(store: Store) -> None:
+    seed_grids(store)
+    alert = raise_alert(store, "G-A")
+    sink = Collected()
+    escalator = Escalator(store, sink, timedelta(0), interval_s=0.05)
+    escalator.start()
+    try:
+        wait_for(lambda: len(sink.alerts) == 1, 10, "the escalated alert")
+        assert escalator.run_once() == 0
+    finally:
+        escalator.stop()
+    (pushed,) = sink.alerts
+    assert pushed.alert_id == alert.alert_id and pushed.escalated

@@ -1,0 +1,55 @@
+"""A timer that escalates alerts left unacknowledged too long and pushes them again."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from hub.alerts.effects import AlertSink
+from hub.alerts.lifecycle import escalate_due
+from hub.alerts.repository import to_alert
+from hub.store.db import Store
+from models.base import utc_now
+
+logger = logging.getLogger(__name__)
+
+
+class Escalator:
+    """Checks every ``interval_s`` for open alerts older than ``after``; escalates each once."""
+
+    def __init__(
+        self, store: Store, sink: AlertSink, after: timedelta, interval_s: float | None = None
+    ) -> None:
+        self.store, self.sink, self.after = store, sink, after
+        self.interval_s = interval_s or min(60.0, max(1.0, after.total_seconds() / 4))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run in a daemon thread until :meth:`stop`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="hub-escalator", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the timer."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_once(self) -> int:
+        """Escalate what is due now, push it after commit; the number escalated."""
+        with self.store.transaction() as session:
+            alerts = [to_alert(row) for row in escalate_due(session, utc_now(), self.after)]
+        if alerts:
+            logger.warning("escalated %d unacknowledged alert(s) to grid leaders", len(alerts))
+            self.sink.publish(alerts)
+        return len(alerts)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:  # the next tick retries; a database hiccup must not end the timer
+                logger.exception("escalation check failed")
