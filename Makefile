@@ -15,8 +15,8 @@ setup: system  ## system packages + the locked Python environment in .venv
 	$(UV) sync --frozen
 	$(RUN) python -c "import face_recognition, cv2, pyzbar.pyzbar, paho.mqtt, zxingcpp"
 
-test-system:  ## extra system packages the suite needs (PostgreSQL server, Chromium for the browser test)
-	deploy/setup-system.sh postgresql chromium
+test-system:  ## extra system packages the suite needs (PostgreSQL server; Chromium and a CJK font for the browser test)
+	deploy/setup-system.sh postgresql chromium fonts-wqy-microhei
 
 lint: setup  ## ruff (lint + format check) and mypy
 	$(RUN) ruff check .

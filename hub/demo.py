@@ -7,6 +7,7 @@ door plates. Within seconds the console shows passages and alerts; Ctrl-C stops 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import signal
@@ -29,6 +30,8 @@ from edge.sample_photos import PhotosUnavailableError, face_photos
 from edge.simulate.gate import ScriptedGateSource
 from edge.simulate.scenes import Scene
 from hub.app import Hub
+from hub.auth.roles import Role
+from hub.auth.users import create_user, set_password
 from hub.broker import MosquittoBroker, free_port
 from hub.codes import keys
 from hub.codes.issue import PassRequest, issue_pass
@@ -36,7 +39,9 @@ from hub.codes.trustlist import build_trust_list
 from hub.config import HubSettings
 from hub.faces.enroll import encode_photo, enroll
 from hub.ledger import sample
+from hub.store.user_tables import UserRow
 from models.alerts import Alert
+from models.base import utc_now
 from models.events import CodeColour, PassageEvent
 
 console = Console()
@@ -49,6 +54,7 @@ class DemoPeople:
 
     resident: dict[str, str]
     red_code_resident: dict[str, str]
+    grid_worker_id: str
 
 
 class ConsoleChannel:
@@ -74,6 +80,25 @@ def _secret(path: Path) -> str:
         path.write_text(secrets.token_urlsafe(32), encoding="ascii")
         path.chmod(0o600)
     return path.read_text(encoding="ascii").strip()
+
+
+def _logins(hub: Hub, data_dir: Path, worker_id: str) -> dict[str, str]:
+    """The demo's operator and grid-worker logins; passwords kept in ``logins.json`` (0600)."""
+    path = data_dir / "logins.json"
+    known: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    wanted = {"operator": (Role.OPERATOR, None), "worker": (Role.GRID_WORKER, worker_id)}
+    with hub.store.transaction() as session:
+        for username, (role, worker) in wanted.items():
+            if username in known and session.get(UserRow, username) is not None:
+                continue
+            known[username] = secrets.token_urlsafe(9)
+            if session.get(UserRow, username) is None:
+                create_user(session, username, known[username], role, utc_now(), worker_id=worker)
+            else:
+                set_password(session, username, known[username])
+    path.write_text(json.dumps(known), encoding="utf-8")
+    path.chmod(0o600)
+    return known
 
 
 def _print_event(event: PassageEvent) -> None:
@@ -110,6 +135,7 @@ def run_demo(data_dir: Path, api_port: int, residents: int, seconds: float | Non
 
     hub = Hub(settings, extra_channels=[ConsoleChannel()])
     people = _seed(hub, residents, identity_key.encode(), photos)
+    logins = _logins(hub, data_dir, people.grid_worker_id)
     edge_dir = data_dir / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
     scenes = _scenes(data_dir / "keys", edge_dir, people, identity_key.encode(), photos)
@@ -139,14 +165,15 @@ def run_demo(data_dir: Path, api_port: int, residents: int, seconds: float | Non
     hub.start()
     api.start()
     edge.start()
+    base = f"http://127.0.0.1:{api_port}"
     console.print(
         f"\n[bold green]gridgate demo running[/]\n"
-        f"  hub API      http://127.0.0.1:{api_port}/docs\n"
-        f"  alerts       http://127.0.0.1:{api_port}/api/alerts\n"
-        f"  live stream  http://127.0.0.1:{api_port}/api/alerts/stream\n"
-        f"  events       http://127.0.0.1:{api_port}/api/events\n"
-        f"  devices      http://127.0.0.1:{api_port}/api/devices\n"
-        "  (the dashboard and its logins arrive with the operations issue)\n"
+        f"  dashboard    {base}/\n"
+        f"    operator   user [bold]operator[/]  password [bold]{logins['operator']}[/]\n"
+        f"    grid worker user [bold]worker[/]    password [bold]{logins['worker']}[/]"
+        f"  (phone view; grid of {people.grid_worker_id})\n"
+        f"  API docs     {base}/docs\n"
+        f"  logins are kept in {data_dir / 'logins.json'}\n"
         "Press Ctrl-C to stop.\n"
     )
     try:
@@ -176,7 +203,9 @@ def _seed(hub: Hub, residents: int, identity_key: bytes, photos: dict[str, Path]
         f"Ledger: {loaded} residents in {len(generated.grids)} grids; "
         f"{resident['name']} ({resident['address_code']}) enrolled with a face"
     )
-    return DemoPeople(resident=resident, red_code_resident=red)
+    site_grid = generated.sites[0]["grid_id"]
+    worker = next(w["worker_id"] for w in generated.workers if w["grid_ids"] == site_grid)
+    return DemoPeople(resident=resident, red_code_resident=red, grid_worker_id=worker)
 
 
 def _scenes(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import select
 
+from hub.auth.users import authenticate
 from hub.broker import free_port
 from hub.demo import run_demo
 from hub.store.alert_tables import AlertRow
@@ -26,6 +28,10 @@ def test_demo_shows_registered_passages_and_alerts(tmp_path: Path, photos: dict[
             ]
             rules = {AlertRule(r.rule) for r in session.scalars(select(AlertRow))}
             devices = session.scalars(select(DeviceRow)).all()
+            logins = json.loads((tmp_path / "demo" / "logins.json").read_text("utf-8"))
+            assert set(logins) == {"operator", "worker"}
+            for username, password in logins.items():
+                assert authenticate(session, username, password) is not None
     finally:
         store.close()
     actions = {e.decision.action for e in events}

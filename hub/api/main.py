@@ -6,10 +6,11 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from hub.api.deps import IngestState
-from hub.api.routes import alerts, auth, events, health
+from hub.api.routes import alerts, auth, coverage, events, health
 from hub.config import HubSettings
 from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
+from hub.web import mount_dashboard
 
 
 def create_app(
@@ -31,4 +32,6 @@ def create_app(
     app.state.alerts_stream = alerts_stream
     app.include_router(events.router)
     app.include_router(alerts.router)
+    app.include_router(coverage.router)
+    mount_dashboard(app)
     return app

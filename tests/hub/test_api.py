@@ -168,3 +168,21 @@ def test_devices(client: TestClient, store: Store) -> None:
     assert [
         d["device_id"] for d in client.get("/api/devices", params={"site": "site-b"}).json()
     ] == ["gate-02"]
+
+
+def test_coverage_counts_the_ledger_per_grid(client: TestClient, store: Store) -> None:
+    from hub.ledger import sample
+    from hub.store.ledger_tables import ResidentRow
+
+    generated = sample.generate(40, seed=9)
+    sample.load(store, generated, b"identity-key-for-coverage-test-0000")
+    with store.transaction() as session:
+        first = session.get(ResidentRow, session.query(ResidentRow.resident_id).limit(1).scalar())
+        assert first is not None
+        first.face_enrolled = True
+    (grid,) = client.get("/api/coverage").json()
+    assert grid["grid_id"] == generated.grids[0]["grid_id"]
+    assert grid["residents"] == 40 and grid["faces_enrolled"] == 1
+    assert grid["faces_enrolled_pct"] == 2.5
+    assert grid["households"] >= grid["occupied"] > 0
+    assert grid["open_alerts"] == 0

@@ -13,14 +13,12 @@ import httpx
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
-import uvicorn
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.publish.config import MqttConfig, OutboxConfig
 from edge.publish.link import EdgeLink
 from edge.publish.outbox import Outbox
 from hub.app import Hub
-from hub.broker import free_port
 from hub.faces.enroll import enroll
 from hub.ledger import sample
 from hub.ledger.idnumber import HolderHasher, resident_id_for
@@ -42,6 +40,7 @@ from models.events import (
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
+from tests.support.hub_server import serving
 from tests.support.logins import operator_headers
 
 IDENTITY = b"identity-key-for-end-to-end-0000000"
@@ -82,19 +81,8 @@ def running_hub(broker: MosquittoBroker, tmp_path: Path) -> Iterator[tuple[Hub, 
     with hub.store.transaction() as session:
         enroll(session, hub.vault, resident_id, RESIDENT_FACE, "test")
     hub.faces.add(resident_id, RESIDENT_FACE)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(hub.api, host="127.0.0.1", port=port, log_level="error"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    hub.start()
-    thread.start()
-    assert hub.ingest.wait_ready(15)
-    wait_for(lambda: server.started, 15, "the API to listen")
-    try:
+    with serving(hub) as port:
         yield hub, row["id_number"], generated.sites[0]["site_id"], port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        hub.stop()
 
 
 def _event(site: str, *observations: Observation) -> PassageEvent:

@@ -1,0 +1,287 @@
+// gridgate dashboard: login, live alert feed (SSE over fetch, so the token stays in a header),
+// alert actions and detail, devices and ledger coverage. No framework, no CDN.
+import { LABELS, RESOLUTIONS, STEPS } from "./i18n.js";
+
+const state = {
+  token: sessionStorage.getItem("gridgate.token"),
+  me: null,
+  lang: localStorage.getItem("gridgate.lang") || "zh",
+  alerts: new Map(),
+  selected: null,
+  stream: null,
+};
+
+const $ = (selector) => document.querySelector(selector);
+const t = (key) => LABELS[state.lang][key] ?? key;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+}
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}), Authorization: `Bearer ${state.token}` };
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) {
+    logout();
+    throw new Error("logged out");
+  }
+  if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+function applyLabels() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  $("#lang").textContent = state.lang === "zh" ? "EN" : "中文";
+  $("#live").textContent = state.stream ? t("live") : t("offline");
+  if (state.me) renderAlerts();
+}
+
+// ---- login ---------------------------------------------------------------------------------
+async function login(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const response = await fetch("/api/auth/token", { method: "POST", body: new URLSearchParams(form) });
+  if (!response.ok) {
+    $("#login-error").textContent = t("bad_login");
+    return;
+  }
+  state.token = (await response.json()).access_token;
+  sessionStorage.setItem("gridgate.token", state.token);
+  $("#login-error").textContent = "";
+  await start();
+}
+
+function logout() {
+  state.token = null;
+  state.me = null;
+  sessionStorage.removeItem("gridgate.token");
+  if (state.stream) state.stream.abort();
+  $("#app-view").hidden = true;
+  $("#logout").hidden = true;
+  $("#whoami").textContent = "";
+  $("#login-view").hidden = false;
+}
+
+async function start() {
+  if (!state.token) return logout();
+  try {
+    state.me = await api("/api/auth/me");
+  } catch {
+    return;
+  }
+  $("#login-view").hidden = true;
+  $("#app-view").hidden = false;
+  $("#logout").hidden = false;
+  $("#whoami").textContent = state.me.display_name;
+  const staff = state.me.role === "admin" || state.me.role === "operator";
+  document.body.classList.toggle("worker", !staff);
+  for (const node of document.querySelectorAll("[data-staff-only]")) node.hidden = !staff;
+  await loadAlerts();
+  openStream();
+}
+
+// ---- alerts --------------------------------------------------------------------------------
+async function loadAlerts() {
+  const alerts = await api("/api/alerts?active=true&limit=200");
+  state.alerts = new Map(alerts.map((alert) => [alert.alert_id, alert]));
+  renderAlerts();
+}
+
+function upsert(alert) {
+  if (alert.state === "resolved") state.alerts.delete(alert.alert_id);
+  else state.alerts.set(alert.alert_id, alert);
+  renderAlerts();
+  if (state.selected === alert.alert_id) showDetail(alert.alert_id);
+}
+
+async function openStream() {
+  if (state.stream) state.stream.abort();
+  const controller = new AbortController();
+  state.stream = controller;
+  let delay = 1000;
+  while (!controller.signal.aborted) {
+    try {
+      const response = await fetch("/api/alerts/stream", {
+        headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" },
+        signal: controller.signal,
+      });
+      if (response.status === 401) return logout();
+      if (!response.ok) throw new Error(String(response.status));
+      setLive(true);
+      delay = 1000;
+      await readEvents(response.body, (data) => upsert(JSON.parse(data)));
+    } catch (error) {
+      if (controller.signal.aborted) break;
+    }
+    setLive(false);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 30000);
+    if (!controller.signal.aborted) await loadAlerts().catch(() => {});
+  }
+  setLive(false);
+}
+
+async function readEvents(body, onData) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll("\r\n", "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const lines = block.split("\n");
+      const kind = lines.find((line) => line.startsWith("event:"))?.slice(6).trim();
+      const data = lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trimStart());
+      if (kind === "alert" && data.length) onData(data.join("\n"));
+    }
+  }
+}
+
+function setLive(live) {
+  const badge = $("#live");
+  badge.classList.toggle("off", !live);
+  badge.textContent = live ? t("live") : t("offline");
+}
+
+async function act(alertId, action, body) {
+  try {
+    upsert(await api(`/api/alerts/${alertId}/${action}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }));
+  } catch (error) {
+    window.alert(`${t("failed")}: ${error.message}`);
+  }
+}
+
+function actions(alert) {
+  const id = alert.alert_id;
+  if (alert.state === "open") {
+    return el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary", "data-action": "acknowledge",
+        onclick: () => act(id, "acknowledge", {}) }, t("acknowledge")));
+  }
+  const step = el("select", { "data-field": "step" }, STEPS.map((s) => el("option", { value: s }, t(`step.${s}`))));
+  const resolution = el("select", { "data-field": "resolution" },
+    RESOLUTIONS.map((r) => el("option", { value: r }, t(`resolution.${r}`))));
+  const note = el("input", { "data-field": "note", placeholder: t("note"), maxlength: "1000" });
+  return el("div", { class: "actions" },
+    step,
+    el("button", { type: "button", "data-action": "sweep",
+      onclick: () => act(id, "sweep", { step: step.value, note: note.value }) }, t("sweep")),
+    resolution, note,
+    el("button", { type: "button", class: "primary", "data-action": "resolve",
+      onclick: () => act(id, "resolve", { resolution: resolution.value, note: note.value }) }, t("resolve")));
+}
+
+function renderAlerts() {
+  const feed = $("#alert-feed");
+  const alerts = [...state.alerts.values()].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+  feed.replaceChildren(...alerts.map((alert) =>
+    el("li", { class: `card alert severity-${alert.severity}`, "data-alert-id": alert.alert_id,
+      "data-state": alert.state, "data-rule": alert.rule },
+      el("div", { class: "alert-head" },
+        el("span", { class: "badge" }, t(`severity.${alert.severity}`)),
+        el("strong", {}, t(`rule.${alert.rule}`)),
+        alert.repeat_count > 1 ? el("span", { class: "repeat" }, `${alert.repeat_count}${t("repeats")}`) : null,
+        el("span", { class: "state" }, t(`state.${alert.state}`)),
+        alert.escalated ? el("span", { class: "escalated" }, t("escalated")) : null),
+      el("div", { class: "summary" }, alert.summary),
+      el("div", { class: "meta" }, `${t("grid")} ${alert.grid_id} · ${t("gate")} ${alert.gate_id ?? "-"} · ${when(alert.updated_at)}`),
+      actions(alert),
+      el("button", { type: "button", class: "link", "data-action": "details",
+        onclick: () => showDetail(alert.alert_id) }, t("details")))));
+  $("#alert-count").textContent = String(alerts.length);
+  $("#feed-empty").hidden = alerts.length > 0;
+}
+
+async function showDetail(alertId) {
+  state.selected = alertId;
+  const detail = await api(`/api/alerts/${alertId}`);
+  const { alert, seen, resident } = detail;
+  const rows = (pairs) => el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "-")]));
+  $("#alert-detail").hidden = false;
+  $("#alert-detail").replaceChildren(
+    el("h3", {}, t(`rule.${alert.rule}`), " · ", t(`state.${alert.state}`)),
+    rows([[t("grid"), alert.grid_id], [t("site"), alert.site_id], [t("gate"), alert.gate_id],
+      [t("raised"), when(alert.raised_at)]]),
+    el("h4", {}, t("seen")),
+    seen ? rows([
+      [t("device"), `${seen.device_id} (${seen.direction}, ${seen.gate_action})`],
+      [t("faces"), seen.faces.map((f) => `#${f.track_id} ${f.edge_decision} q=${f.quality.toFixed(2)}`).join(", ") || t("none")],
+      [t("codes"), seen.codes.map((c) => `${c.format} ${c.status} ${c.colour ?? ""} ${c.reasons.join(" ")}`).join(", ") || t("none")],
+      [t("plates"), seen.door_plates.join(", ") || t("none")],
+    ]) : el("p", { class: "muted" }, t("none")),
+    el("h4", {}, t("resident")),
+    resident ? rows([["", `${resident.name} ${resident.id_masked}`], ["", resident.phone],
+      ["", resident.address_code], ["", resident.code_colour]]) : el("p", { class: "muted" }, t("none")),
+    el("h4", {}, t("audit")),
+    el("ol", { class: "audit" }, detail.audit.map((a) => el("li", {}, `${when(a.at)} ${a.actor} ${a.action} ${a.detail}`))));
+}
+
+// ---- devices and coverage ------------------------------------------------------------------
+async function loadDevices() {
+  const devices = await api("/api/devices");
+  $("#device-table tbody").replaceChildren(...devices.map((d) =>
+    el("tr", { "data-device-id": d.device_id, class: d.online ? "online" : "offline" },
+      el("td", {}, d.device_id), el("td", {}, d.site_id),
+      el("td", {}, d.online ? t("online") : t("offline_device")),
+      el("td", {}, d.status ? d.status.fps.toFixed(1) : "-"),
+      el("td", {}, d.status ? d.status.queue_depth : "-"),
+      el("td", {}, d.status ? d.status.camera : "-"),
+      el("td", {}, when(d.last_seen)))));
+}
+
+async function loadCoverage() {
+  const grids = await api("/api/coverage");
+  $("#coverage-table tbody").replaceChildren(...grids.map((g) =>
+    el("tr", { "data-grid-id": g.grid_id },
+      el("td", {}, `${g.name} (${g.grid_id})`), el("td", {}, g.households), el("td", {}, g.occupied),
+      el("td", {}, g.vacant), el("td", {}, g.residents),
+      el("td", {}, el("span", { class: "bar" }, el("span", { style: `width:${g.faces_enrolled_pct}%` })),
+        ` ${g.faces_enrolled} (${g.faces_enrolled_pct}%)`),
+      el("td", {}, g.open_alerts))));
+}
+
+function showTab(name) {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
+  for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
+  if (name === "devices") loadDevices();
+  if (name === "coverage") loadCoverage();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", login);
+  $("#logout").addEventListener("click", logout);
+  $("#lang").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem("gridgate.lang", state.lang);
+    applyLabels();
+  });
+  for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  setInterval(() => {
+    if (!state.me) return;
+    if (!$("#tab-devices").hidden) loadDevices().catch(() => {});
+    if (!$("#tab-coverage").hidden) loadCoverage().catch(() => {});
+  }, 10000);
+  applyLabels();
+  start();
+});

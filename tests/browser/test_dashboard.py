@@ -1,0 +1,163 @@
+"""The dashboard in a real browser: log in, see a live alert arrive, acknowledge and resolve it.
+
+A real hub (SQLite, its own Mosquitto) serves the page; passages are published over MQTT
+as an edge would, so the alert travels gate → MQTT → ingest → match → alert → SSE → page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from hub.app import Hub
+from hub.auth.roles import Role
+from hub.ledger import sample
+from models.base import new_id, utc_now
+from models.events import (
+    Direction,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    PassageEvent,
+)
+from tests.hub.conftest import make_settings
+from tests.support.broker import MosquittoBroker
+from tests.support.hub_publisher import HubPublisher
+from tests.support.hub_server import serving
+from tests.support.logins import PASSWORD, add_login
+
+IDENTITY = b"identity-key-for-browser-tests-000000"
+STRANGER = np.random.default_rng(5).normal(0, 0.1, 128)
+
+
+class Gate:
+    """A running hub with a sample ledger, an operator and a grid worker, and a gate to publish."""
+
+    def __init__(self, hub: Hub, port: int, publisher: HubPublisher, site: str, grid: str) -> None:
+        self.hub, self.port, self.publisher, self.site, self.grid = hub, port, publisher, site, grid
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def stranger_passes(self, track_id: int = 1) -> None:
+        event = PassageEvent(
+            event_id=new_id(),
+            device_id="gate-01",
+            site_id=self.site,
+            gate_id=f"{self.site}-entry",
+            direction=Direction.ENTRY,
+            occurred_at=utc_now(),
+            observations=[
+                FaceObservation(
+                    track_id=track_id,
+                    encoding=[float(v) for v in STRANGER],
+                    quality=0.9,
+                    seen_at=utc_now(),
+                )
+            ],
+            decision=GateDecision(action=GateAction.OBSERVE),
+        )
+        self.publisher.publish(event)
+        assert self.publisher.wait_settled(15)
+
+
+@pytest.fixture
+def gate(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Gate]:
+    settings = make_settings(broker, f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "hub")
+    hub = Hub(settings)
+    generated = sample.generate(20, seed=3)
+    sample.load(hub.store, generated, IDENTITY)
+    site, grid = generated.sites[0]["site_id"], generated.sites[0]["grid_id"]
+    worker = next(w["worker_id"] for w in generated.workers if w["grid_ids"] == grid)
+    add_login(hub.store, "operator", Role.OPERATOR)
+    add_login(hub.store, "worker", Role.GRID_WORKER, worker_id=worker)
+    publisher = HubPublisher(broker.host, broker.port)
+    with serving(hub) as port:
+        publisher.start()
+        publisher.announce(site, "gate-01")
+        try:
+            yield Gate(hub, port, publisher, site, grid)
+        finally:
+            publisher.stop()
+
+
+def log_in(page: Page, url: str, username: str) -> None:
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "wrong-password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).not_to_be_empty()
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#app-view")).to_be_visible()
+    expect(page.locator("#live")).not_to_have_class("live off")
+
+
+def test_operator_sees_a_live_alert_acknowledges_and_resolves_it(
+    browser: Browser, gate: Gate, screenshots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    try:
+        log_in(page, gate.url, "operator")
+        expect(page.locator("#feed-empty")).to_be_visible()
+        gate.stranger_passes()  # published after the page loaded: it must arrive live
+        card = page.locator("li[data-rule=unregistered_person]")
+        expect(card).to_have_count(1, timeout=15_000)
+        expect(card).to_have_attribute("data-state", "open")
+        expect(card).to_contain_text("未登记人员")
+        expect(page.locator("#alert-count")).to_have_text("1")
+        page.screenshot(path=screenshots / "01-live-alert.png", full_page=True)
+
+        card.locator("[data-action=acknowledge]").click()
+        expect(card).to_have_attribute("data-state", "acknowledged")
+        card.locator("select[data-field=step]").select_option("door_visit")
+        card.locator("input[data-field=note]").fill("上门未遇，已留言")
+        card.locator("[data-action=sweep]").click()
+        expect(card).to_have_attribute("data-state", "in_progress")
+        card.locator("[data-action=details]").click()
+        detail = page.locator("#alert-detail")
+        expect(detail).to_contain_text("sweep:door_visit")
+        expect(detail).to_contain_text(f"{gate.site}-entry")
+        page.screenshot(path=screenshots / "02-in-progress-detail.png", full_page=True)
+
+        page.click("#lang")
+        expect(card).to_contain_text("Unregistered person")
+        card.locator("select[data-field=resolution]").select_option("false_alarm")
+        card.locator("[data-action=resolve]").click()
+        expect(page.locator("li[data-rule=unregistered_person]")).to_have_count(0)
+        expect(page.locator("#feed-empty")).to_be_visible()
+        page.screenshot(path=screenshots / "03-resolved.png", full_page=True)
+
+        page.click("[data-tab=devices]")
+        expect(page.locator("#device-table tr[data-device-id=gate-01]")).to_contain_text("online")
+        page.click("[data-tab=coverage]")
+        expect(page.locator(f"#coverage-table tr[data-grid-id={gate.grid}]")).to_be_visible()
+        page.screenshot(path=screenshots / "04-coverage.png", full_page=True)
+    finally:
+        page.close()
+    token = httpx.post(
+        f"{gate.url}api/auth/token", data={"username": "operator", "password": PASSWORD}
+    ).json()["access_token"]
+    stored = httpx.get(f"{gate.url}api/alerts", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [(a["state"], a["resolution"]) for a in stored] == [("resolved", "false_alarm")]
+
+
+def test_grid_worker_phone_view_shows_their_alerts_without_operator_tabs(
+    browser: Browser, gate: Gate, screenshots: Path
+) -> None:
+    gate.stranger_passes()
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        log_in(page, gate.url, "worker")
+        expect(page.locator("li[data-rule=unregistered_person]")).to_have_count(1)
+        expect(page.locator("[data-tab=devices]")).to_be_hidden()
+        page.locator("[data-action=acknowledge]").click()
+        expect(page.locator("li[data-rule=unregistered_person]")).to_have_attribute(
+            "data-state", "acknowledged"
+        )
+        page.screenshot(path=screenshots / "05-grid-worker-phone.png", full_page=True)
+    finally:
+        page.close()
