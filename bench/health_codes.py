@@ -50,6 +50,7 @@ def main() -> None:
         _measure("GGHC1 verify (forged signature)", lambda: verifier.verify(forged, now)),
         _measure("garbage text", lambda: verifier.verify("GGHC1:%%%", now)),
     ]
+    rows += _online_rows(now)
     base = rows[0][1]
     table = Table(title=f"health-code verification, one core, {N} runs each")
     for column in ("case", "per second", "p50 ms", "p99 ms", "vs baseline"):
@@ -57,6 +58,23 @@ def main() -> None:
     for label, per_s, p50, p99 in rows:
         table.add_row(label, f"{per_s:,.0f}", f"{p50:.3f}", f"{p99:.3f}", f"{base / per_s:.1f}x")
     Console().print(table)
+
+
+def _online_rows(now: datetime) -> list[tuple[str, float, float, float]]:
+    """The online verifier against the local fake platform: every scan asked, then cached."""
+    from functools import partial
+
+    from edge.verify.online import OnlineVerifier
+    from tests.support.fake_platform import GREEN, FakePlatform
+
+    with FakePlatform() as platform:
+        rows = []
+        for label, ttl in (("cache miss", 0.0), ("cache hit", 60.0)):
+            verifier = OnlineVerifier(platform.verifier_config(cache_ttl_s=ttl))
+            name = f"online (local fake platform, {label})"
+            rows.append(_measure(name, partial(verifier.verify, GREEN, now)))
+            verifier.close()
+    return rows
 
 
 if __name__ == "__main__":

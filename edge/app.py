@@ -30,6 +30,7 @@ from edge.publish.link import EdgeLink
 from edge.publish.outbox import Outbox
 from edge.verify.base import VERIFIER_MODULES, HealthCodeVerifier
 from edge.verify.base import verifiers as verifier_registry
+from edge.verify.online import OnlineVerifier
 from edge.verify.trust import TrustStore
 from edge.version import agent_version
 from models import topics
@@ -64,6 +65,10 @@ def build_pipeline(
         HealthCodeFormat(name): verifier_registry.create(name, trust, config.codes.policy)
         for name in verifier_registry.available()
     }
+    if config.codes.online is not None:
+        verifiers[HealthCodeFormat.ONLINE] = OnlineVerifier(
+            config.codes.online, config.codes.policy
+        )
     faces = FaceStage(config.faces, gallery, backend=face_backend) if config.faces.enabled else None
     return FramePipeline(
         qr=qr or qr_registry.create(config.qr.backend, deadline_s=config.qr.deadline_s),

@@ -13,6 +13,7 @@ from edge.decoders.faces.config import FaceConfig
 from edge.decoders.payloads import PayloadConfig
 from edge.passage.config import GatePolicy, PassageConfig
 from edge.publish.config import MqttConfig
+from edge.verify.online import OnlineVerifierConfig
 from edge.verify.policy import CodePolicy
 from models.base import Identifier
 from models.codec import field_errors
@@ -52,6 +53,11 @@ class CodesConfig(BaseModel):
         None,
         title="Hub public key",
         description="PEM of the hub's signing key; only trust lists it signed are applied.",
+    )
+    online: OnlineVerifierConfig | None = Field(
+        None,
+        title="Online platform verifier",
+        description="The issuing platform's verify-code API; unset: platform codes unverified.",
     )
 
 

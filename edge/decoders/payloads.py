@@ -1,7 +1,8 @@
 """Routing of decoded QR payloads: door plate, health code, or unknown. Never raises.
 
-Only routing: a health code is recognised by its prefix and handed on with its raw
-text; verifying it is the health-code verifier's job.
+Only routing: a health code is recognised by its prefix (a platform code by one of the
+site's ``platform_patterns``) and handed on with its raw text; verifying it is the
+health-code verifier's job.
 
 >>> classifier = PayloadClassifier()
 >>> classifier.classify("GGDP1:310101001001")
@@ -34,6 +35,8 @@ HEALTH_PREFIXES: Final = (
     ("HC1:", HealthCodeFormat.EU_DCC),
     ("shc:/", HealthCodeFormat.SMART_HEALTH_CARD),
 )
+MAX_PLATFORM_PATTERNS: Final = 16
+MAX_PATTERN_CHARS: Final = 256
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """C0/C1 control characters and lone surrogates: never part of a routable payload."""
 
@@ -97,6 +100,15 @@ class PayloadConfig(BaseModel):
             "case-insensitive); empty accepts any host."
         ),
     )
+    platform_patterns: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_PLATFORM_PATTERNS,
+        title="Platform health-code patterns",
+        description=(
+            "Regular expressions (at most 256 characters each) for codes the issuing "
+            "platform verifies online, matched against the whole payload."
+        ),
+    )
     max_bytes: int = Field(
         8192,
         ge=16,
@@ -117,6 +129,18 @@ class PayloadConfig(BaseModel):
                 raise ValueError(f"pattern {pattern!r} has no named group 'code'")
         return patterns
 
+    @field_validator("platform_patterns")
+    @classmethod
+    def _platform_patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if len(pattern) > MAX_PATTERN_CHARS:
+                raise ValueError(f"pattern {pattern[:40]!r}… is longer than {MAX_PATTERN_CHARS}")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return patterns
+
 
 class PayloadClassifier:
     """Classifies payloads per a :class:`PayloadConfig` and counts the outcomes."""
@@ -125,6 +149,7 @@ class PayloadClassifier:
         self.config = config or PayloadConfig()
         self._patterns = [re.compile(p) for p in self.config.plate_patterns]
         self._hosts = {h.lower() for h in self.config.plate_hosts}
+        self._platform = [re.compile(p) for p in self.config.platform_patterns]
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
@@ -151,6 +176,8 @@ class PayloadClassifier:
         for prefix, fmt in HEALTH_PREFIXES:
             if text.startswith(prefix):
                 return HealthCode(fmt, text)
+        if any(pattern.fullmatch(text) for pattern in self._platform):
+            return HealthCode(HealthCodeFormat.ONLINE, text)
         if text.startswith(PLATE_PREFIX):
             return _plate(text[len(PLATE_PREFIX) :], "ggdp1")
         if url := PLATE_URL_RE.fullmatch(text):

@@ -13,6 +13,7 @@ from models.events import (
     GateDecision,
     HealthCodeObservation,
     Observation,
+    ReasonCode,
     VerificationStatus,
 )
 
@@ -43,6 +44,13 @@ def _judge_code(
 ) -> None:
     if code.status is VerificationStatus.INVALID:
         (deny if policy.deny_on_invalid_pass else hold).append("invalid_pass")
+    elif ReasonCode.PLATFORM_UNREACHABLE in code.reason_codes:  # the site's outage policy
+        if code.policy_passed is False:
+            deny.append("platform_unreachable")
+        elif code.policy_passed and policy.open_on_green_code:
+            allow.append("platform_unreachable")
+        else:
+            hold.append("platform_unreachable")
     elif code.colour is CodeColour.RED:
         (deny if policy.deny_on_red_code else hold).append("red_code")
     elif code.colour is CodeColour.YELLOW:

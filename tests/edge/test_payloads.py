@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -162,3 +164,73 @@ def test_decoded_symbols_route_end_to_end() -> None:
         DoorPlate("310115-0042-0301", "url"),
         HealthCode(HealthCodeFormat.EU_DCC, health),
     ]
+
+
+# --- platform health codes (verified online) ---------------------------------------------
+
+PLATFORM = PayloadConfig(
+    plate_patterns=[r"SHADDR\|(?P<code>[0-9]{12})"],
+    platform_patterns=[r"https://hc\.example\.gov\.cn/q/[A-Z0-9]{10}", r"JKM:[0-9a-f]{32}"],
+)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["https://hc.example.gov.cn/q/G7K2M9Q4X1", "JKM:" + "0123456789abcdef" * 2],
+)
+def test_platform_patterns_route_to_the_online_verifier(payload: str) -> None:
+    classifier = PayloadClassifier(PLATFORM)
+    assert classifier.classify(payload) == HealthCode(HealthCodeFormat.ONLINE, payload)
+    assert classifier.classify(payload.encode() + b"\r\n") == HealthCode(
+        HealthCodeFormat.ONLINE, payload
+    )
+    assert classifier.counts() == {"health_code": 2}
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        # anchored: a prefix, a suffix or an embedded match is not a platform code
+        ("https://hc.example.gov.cn/q/G7K2M9Q4X1/extra", Unknown(UnknownReason.UNRECOGNISED)),
+        ("see https://hc.example.gov.cn/q/G7K2M9Q4X1", Unknown(UnknownReason.UNRECOGNISED)),
+        ("JKM:" + "0" * 31, Unknown(UnknownReason.UNRECOGNISED)),
+        ("https://hcXexample.gov.cn/q/G7K2M9Q4X1", Unknown(UnknownReason.UNRECOGNISED)),
+        # other forms keep their own routes
+        ("GGHC1:6BFOXN*TS0BI", HealthCode(HealthCodeFormat.GRIDGATE, "GGHC1:6BFOXN*TS0BI")),
+        ("SHADDR|310101001001", DoorPlate("310101001001", "pattern0")),
+        ("GGDP1:310101001001", DoorPlate("310101001001", "ggdp1")),
+    ],
+)
+def test_platform_patterns_match_whole_payloads_only(
+    payload: str, expected: DoorPlate | HealthCode | Unknown
+) -> None:
+    assert PayloadClassifier(PLATFORM).classify(payload) == expected
+
+
+def test_without_platform_patterns_platform_codes_are_unrecognised() -> None:
+    result = PayloadClassifier().classify("https://hc.example.gov.cn/q/G7K2M9Q4X1")
+    assert result == Unknown(UnknownReason.UNRECOGNISED)
+
+
+def test_platform_patterns_are_checked_and_bounded() -> None:
+    with pytest.raises(ValidationError, match="invalid regular expression"):
+        PayloadConfig(platform_patterns=[r"JKM:(?P<x>"])
+    with pytest.raises(ValidationError, match="longer than 256"):
+        PayloadConfig(platform_patterns=["A" * 257])
+    with pytest.raises(ValidationError, match="at most 16 items"):
+        PayloadConfig(platform_patterns=[f"P{i}:.+" for i in range(17)])
+
+
+@given(st.text(max_size=300))
+def test_classify_with_platform_patterns_never_raises(payload: str) -> None:
+    result = PayloadClassifier(PLATFORM).classify(payload)
+    if isinstance(result, HealthCode) and result.format is HealthCodeFormat.ONLINE:
+        assert any(p.fullmatch(result.text) for p in map(re.compile, PLATFORM.platform_patterns))
+
+
+def test_a_decoded_platform_code_routes_end_to_end() -> None:
+    text = "https://hc.example.gov.cn/q/G7K2M9Q4X1"
+    (symbol,) = create(bounded=False).decode(qr_frame(text, module=5, rotation=-25, seed=9))
+    assert PayloadClassifier(PLATFORM).classify(symbol.payload) == HealthCode(
+        HealthCodeFormat.ONLINE, text
+    )
