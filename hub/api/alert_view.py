@@ -15,10 +15,12 @@ from hub.api.schemas import (
     SeenCode,
     SeenFace,
 )
+from hub.ledger.address_search import address_text, search_addresses
 from hub.store.alert_tables import AlertAuditRow, AlertRow
-from hub.store.ledger_tables import ResidentRow
+from hub.store.ledger_tables import AddressRow, ResidentRow
 from hub.store.tables import EventRow
 from models import PassageEvent
+from models.alerts import AlertRule
 from models.events import DoorPlateObservation, FaceObservation, HealthCodeObservation
 
 
@@ -30,14 +32,29 @@ def alert_detail(session: Session, row: AlertRow) -> AlertDetail:
         .order_by(AlertAuditRow.at, AlertAuditRow.id)
     )
     resident = session.get(ResidentRow, row.resident_id) if row.resident_id else None
+    seen = _seen(session, row)
     return AlertDetail(
         alert=to_alert(row),
         acknowledged_by=row.acknowledged_by,
         resolved_by=row.resolved_by,
         audit=[AuditEntry(at=a.at, actor=a.actor, action=a.action, detail=a.detail) for a in audit],
-        seen=_seen(session, row),
+        seen=seen,
         resident=_resident(resident) if resident else None,
+        suggestions=_suggestions(session, row, seen),
     )
+
+
+def _suggestions(session: Session, row: AlertRow, seen: Seen | None) -> list[str]:
+    """For an address mismatch: ledger addresses near the door plate's (fuzzy, same number)."""
+    if row.rule != AlertRule.ADDRESS_MISMATCH or seen is None:
+        return []
+    found: list[str] = []
+    for code in seen.door_plates:
+        plate = session.get(AddressRow, code)
+        if plate is not None:
+            candidates = search_addresses(session, address_text(plate), limit=6)
+            found += [f"{c.text} ({c.address_code})" for c in candidates if c.address_code != code]
+    return found[:5]
 
 
 def _seen(session: Session, row: AlertRow) -> Seen | None:

@@ -134,6 +134,9 @@ class AlertDetail(BaseModel):
     audit: list[AuditEntry]
     seen: Seen | None
     resident: ResidentSummary | None
+    suggestions: list[str] = Field(
+        default_factory=list, description="Ledger addresses the person may have meant."
+    )
 
 
 class AlertNote(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import insert
 
 from hub.alerts.repository import flush_audit, raise_or_repeat
@@ -24,13 +26,20 @@ def seed_grids(store: Store) -> None:
             session.execute(insert(worker_grids).values(worker_id=worker, grid_id=grid))
 
 
-def raise_alert(store: Store, grid: str, subject: str = "face:1") -> AlertRow:
-    """Open an unregistered-person alert on ``grid`` as ingest would."""
+def raise_alert(
+    store: Store,
+    grid: str,
+    subject: str = "face:1",
+    *,
+    rule: AlertRule = AlertRule.UNREGISTERED_PERSON,
+    event_id: uuid.UUID | None = None,
+) -> AlertRow:
+    """Open an alert (unregistered person unless ``rule``) on ``grid`` as ingest would."""
     with store.transaction() as session:
         row = raise_or_repeat(
             session,
             AlertDraft(
-                rule=AlertRule.UNREGISTERED_PERSON,
+                rule=rule,
                 severity=Severity.MAJOR,
                 subject_ref=subject,
                 grid_id=grid,
@@ -38,7 +47,7 @@ def raise_alert(store: Store, grid: str, subject: str = "face:1") -> AlertRow:
             ),
             site_id="site-a",
             gate_id="east",
-            event_id=new_id(),
+            event_id=event_id or new_id(),
             now=utc_now(),
         )
         flush_audit(session)

@@ -233,6 +233,8 @@ async function showDetail(alertId) {
     el("h4", {}, t("resident")),
     resident ? rows([["", `${resident.name} ${resident.id_masked}`], ["", resident.phone],
       ["", resident.address_code], ["", resident.code_colour]]) : el("p", { class: "muted" }, t("none")),
+    detail.suggestions.length ? el("h4", {}, t("suggestions")) : null,
+    detail.suggestions.length ? el("ul", { class: "suggestions" }, detail.suggestions.map((x) => el("li", {}, x))) : null,
     el("h4", {}, t("audit")),
     el("ol", { class: "audit" }, detail.audit.map((a) => el("li", {}, `${when(a.at)} ${a.actor} ${a.action} ${a.detail}`))));
 }
