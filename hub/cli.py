@@ -17,6 +17,7 @@ from hub.codes.cli import app as codes_app
 from hub.config import HubSettings, StoreSettings
 from hub.faces.cli import app as residents_app
 from hub.ledger.cli import app as ledger_app
+from hub.tasks.cli import app as tasks_app
 
 app = typer.Typer(help="gridgate hub service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(codes_app, name="codes")
 app.add_typer(residents_app, name="residents")
 app.add_typer(users_app, name="users")
+app.add_typer(tasks_app, name="tasks")
 console = Console(stderr=True)
 
 DatabaseUrl = Annotated[

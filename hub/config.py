@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.base import Identifier
@@ -109,11 +110,30 @@ class HubSettings(StoreSettings):
         title="Escalate after (min)",
         description="An alert still open this long is escalated to its grid leader.",
     )
+    time_zone: str = Field(
+        "Asia/Shanghai",
+        title="Time zone",
+        description="IANA zone of the hub's sites: where a day begins for tasks and reports.",
+    )
     rules_file: Path | None = Field(
         None,
         title="Rules file",
         description="YAML with default and per-site alert rules; unset: every rule, defaults.",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The hub's time zone."""
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> HubSettings:

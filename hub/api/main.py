@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from hub.api.deps import IngestState
-from hub.api.routes import alerts, auth, coverage, events, health, ledger
+from hub.api.routes import alerts, auth, coverage, events, health, ledger, tasks
 from hub.config import HubSettings
 from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
@@ -34,5 +34,6 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(coverage.router)
     app.include_router(ledger.router)
+    app.include_router(tasks.router)
     mount_dashboard(app)
     return app

@@ -136,6 +136,25 @@ def test_operator_sees_a_live_alert_acknowledges_and_resolves_it(
         page.click("[data-tab=coverage]")
         expect(page.locator(f"#coverage-table tr[data-grid-id={gate.grid}]")).to_be_visible()
         page.screenshot(path=screenshots / "04-coverage.png", full_page=True)
+
+        page.click("[data-tab=tasks]")
+        expect(page.locator("#tasks-empty")).to_be_visible()
+        page.click("#generate-tasks")
+        tasks = page.locator("li.task[data-kind=test_overdue]")  # the 2022 sample's tests
+        expect(tasks.first).to_be_visible()
+        first = tasks.first
+        task_id = first.get_attribute("data-task-id")
+        first.locator("[data-result=reached]").click()
+        expect(page.locator(f"li[data-task-id='{task_id}']")).to_have_attribute(
+            "data-status", "done"
+        )
+        page.click("[data-tab=reports]")
+        report = page.locator(f"#report-table tr[data-grid-id={gate.grid}]")
+        expect(report).to_contain_text("1/")
+        with page.expect_download() as download:
+            page.click("[data-download=xlsx]")
+        assert download.value.suggested_filename == "close-out.xlsx"
+        page.screenshot(path=screenshots / "05-daily-close-out.png", full_page=True)
     finally:
         page.close()
     token = httpx.post(
@@ -158,6 +177,6 @@ def test_grid_worker_phone_view_shows_their_alerts_without_operator_tabs(
         expect(page.locator("li[data-rule=unregistered_person]")).to_have_attribute(
             "data-state", "acknowledged"
         )
-        page.screenshot(path=screenshots / "05-grid-worker-phone.png", full_page=True)
+        page.screenshot(path=screenshots / "06-grid-worker-phone.png", full_page=True)
     finally:
         page.close()

@@ -1,6 +1,6 @@
 // gridgate dashboard: login, live alert feed (SSE over fetch, so the token stays in a header),
 // alert actions and detail, devices and ledger coverage. No framework, no CDN.
-import { LABELS, RESOLUTIONS, STEPS } from "./i18n.js";
+import { LABELS, RESOLUTIONS, STEPS, TASK_RESULTS } from "./i18n.js";
 
 const state = {
   token: sessionStorage.getItem("gridgate.token"),
@@ -263,11 +263,66 @@ async function loadCoverage() {
       el("td", {}, g.open_alerts))));
 }
 
+async function loadTasks() {
+  const staff = state.me.role !== "grid_worker";
+  const tasks = await api(`/api/tasks${staff ? "" : "?mine=true"}`);
+  $("#task-list").replaceChildren(...tasks.map((task) =>
+    el("li", { class: "card task", "data-task-id": task.task_id, "data-status": task.status, "data-kind": task.kind },
+      el("div", { class: "alert-head" },
+        el("strong", {}, t(`task.${task.kind}`)),
+        el("span", { class: "state" }, task.result ? t(task.result) : t("pending"))),
+      el("div", { class: "meta" }, `${t("grid")} ${task.grid_id} · ${task.address_code ?? "-"} · ${t("assigned")} ${task.worker_id ?? "-"}`),
+      el("div", { class: "actions" }, TASK_RESULTS.map((result) =>
+        el("button", { type: "button", "data-result": result, class: task.result === result ? "primary" : null,
+          onclick: () => recordTask(task.task_id, result) }, t(result)))))));
+  $("#task-count").textContent = String(tasks.filter((task) => task.status === "pending").length);
+  $("#tasks-empty").hidden = tasks.length > 0;
+}
+
+async function recordTask(taskId, result) {
+  try {
+    await api(`/api/tasks/${taskId}/result`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ result }),
+    });
+    await loadTasks();
+  } catch (error) {
+    window.alert(`${t("failed")}: ${error.message}`);
+  }
+}
+
+async function loadReport() {
+  const rows = await api("/api/reports/daily");
+  const cells = ["households", "occupied", "vacant", "reached", "away", "unreachable", "alerts_opened", "alerts_closed"];
+  $("#report-table tbody").replaceChildren(...rows.map((r) =>
+    el("tr", { "data-grid-id": r.grid_id }, el("td", {}, `${r.grid_name} (${r.grid_id})`),
+      cells.map((c) => el("td", {}, r[c])), el("td", {}, `${r.tasks_done}/${r.tasks}`))));
+  const chart = (label, pairs) => el("figure", { class: "chart" }, el("figcaption", {}, label),
+    pairs.map(([name, value, max]) => el("div", { class: "chart-row" }, el("span", {}, name),
+      el("span", { class: "bar wide" }, el("span", { style: `width:${max ? (100 * value) / max : 0}%` })),
+      el("span", {}, value))));
+  $("#report-charts").replaceChildren(...rows.map((r) => chart(`${r.grid_name} (${r.grid_id})`, [
+    [t("tasks_done"), r.tasks_done, r.tasks],
+    [t("reached"), r.reached, r.tasks],
+    [t("alerts_closed"), r.alerts_closed, Math.max(r.alerts_opened, r.alerts_closed)],
+  ])));
+}
+
+async function download(format) {
+  const response = await fetch(`/api/reports/daily?format=${format}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) return window.alert(t("failed"));
+  const link = el("a", { href: URL.createObjectURL(await response.blob()),
+    download: `close-out.${format}` });
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
   for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
   if (name === "devices") loadDevices();
   if (name === "coverage") loadCoverage();
+  if (name === "tasks") loadTasks();
+  if (name === "reports") loadReport();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -279,10 +334,18 @@ document.addEventListener("DOMContentLoaded", () => {
     applyLabels();
   });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  $("#generate-tasks").addEventListener("click", async () => {
+    await api("/api/tasks/generate", { method: "POST" }).catch((error) => window.alert(`${t("failed")}: ${error.message}`));
+    await loadTasks();
+  });
+  for (const button of document.querySelectorAll("[data-download]")) {
+    button.addEventListener("click", () => download(button.dataset.download));
+  }
   setInterval(() => {
     if (!state.me) return;
     if (!$("#tab-devices").hidden) loadDevices().catch(() => {});
     if (!$("#tab-coverage").hidden) loadCoverage().catch(() => {});
+    if (!$("#tab-reports").hidden) loadReport().catch(() => {});
   }, 10000);
   applyLabels();
   start();

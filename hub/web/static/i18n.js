@@ -12,6 +12,13 @@ export const LABELS = {
     raised: "发生时间", seen: "现场所见", resident: "匹配居民", audit: "处理记录",
     faces: "人脸", codes: "健康码", plates: "门牌", none: "无", escalated: "已上报网格长",
     bad_login: "用户名或密码错误", failed: "操作失败", suggestions: "可能的地址",
+    tasks: "今日任务", reports: "日报", todays_tasks: "今日核查任务", generate: "生成任务",
+    no_tasks: "今日暂无任务", close_out: "每日汇总", reached: "已联系", away: "外出",
+    unreachable: "无法联系", alerts_opened: "新增告警", alerts_closed: "办结告警",
+    tasks_done: "完成任务", assigned: "负责人", pending: "待完成",
+    "task.test_overdue": "核酸超期", "task.returnee_verify": "返乡人员核实",
+    "task.quarantine_check": "居家隔离检查", "task.unreachable": "失联户核查",
+    "task.new_registration": "新登记确认",
     "state.open": "待签收", "state.acknowledged": "已签收", "state.in_progress": "处理中",
     "state.resolved": "已办结",
     "severity.critical": "紧急", "severity.major": "重要", "severity.minor": "一般",
@@ -39,6 +46,13 @@ export const LABELS = {
     plates: "Door plates", none: "none", escalated: "escalated to grid leader",
     bad_login: "Wrong user name or password", failed: "Action failed",
     suggestions: "Addresses they may mean",
+    tasks: "Tasks", reports: "Reports", todays_tasks: "Today's checks", generate: "Generate",
+    no_tasks: "No tasks today", close_out: "Daily close-out", reached: "Reached", away: "Away",
+    unreachable: "Unreachable", alerts_opened: "Alerts opened", alerts_closed: "Alerts closed",
+    tasks_done: "Tasks done", assigned: "Assigned", pending: "pending",
+    "task.test_overdue": "Test overdue", "task.returnee_verify": "Verify returnee",
+    "task.quarantine_check": "Quarantine check", "task.unreachable": "Unreachable household",
+    "task.new_registration": "Confirm new registration",
     "state.open": "open", "state.acknowledged": "acknowledged", "state.in_progress": "in progress",
     "state.resolved": "resolved",
     "severity.critical": "critical", "severity.major": "major", "severity.minor": "minor",
@@ -57,3 +71,4 @@ export const LABELS = {
 
 export const STEPS = ["door_visit", "phone", "joint_visit", "cross_check"];
 export const RESOLUTIONS = ["registered_now", "false_alarm", "moved_away", "isolated", "other"];
+export const TASK_RESULTS = ["reached", "away", "unreachable"];

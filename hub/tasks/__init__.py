@@ -1,0 +1,1 @@
+"""Daily check tasks from the ledger, balanced across on-duty grid workers; the close-out."""
