@@ -31,9 +31,19 @@ def free_port() -> int:
 
 
 class MosquittoBroker:
-    """One mosquitto process with persistence in ``workdir``; restartable on the same port."""
+    """One mosquitto process with persistence in ``workdir``; restartable on the same port.
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
+    With ``config_file`` (e.g. one written by ``gridgate-hub broker config``) that file is
+    used as is, and ``port`` names the listener to wait for.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_config: str = "",
+        config_file: Path | None = None,
+    ) -> None:
         binary = find_mosquitto()
         if binary is None:
             raise RuntimeError("mosquitto not found: run `make setup` (deploy/setup-system.sh)")
@@ -44,7 +54,8 @@ class MosquittoBroker:
         self.extra_config = extra_config
         self.proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = workdir / "mosquitto.conf"
+        self.config_file = config_file
+        self.config_path = config_file or workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
 
     def _write_config(self) -> None:
@@ -69,7 +80,8 @@ class MosquittoBroker:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts connections."""
-        self._write_config()
+        if self.config_file is None:
+            self._write_config()
         self.proc = subprocess.Popen(  # noqa: S603 - the mosquitto binary with our config
             [self.binary, "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
@@ -78,7 +90,7 @@ class MosquittoBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"mosquitto exited: {self._log_tail()}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
@@ -98,6 +110,18 @@ class MosquittoBroker:
         """Stop and start again on the same port."""
         self.stop()
         self.start()
+
+    def reload(self) -> None:
+        """SIGHUP: mosquitto re-reads its password, ACL, certificate and CRL files."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError("mosquitto is not running")
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text()[-2000:]
+        except OSError:
+            return f"(no log at {self.log_path})"
 
     def _signal(self, sig: int) -> None:
         if self.proc is None or self.proc.poll() is not None:

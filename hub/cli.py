@@ -15,6 +15,8 @@ from rich.console import Console
 from hub.auth.cli import app as users_app
 from hub.codes.cli import app as codes_app
 from hub.config import HubSettings, StoreSettings
+from hub.devices.broker_cli import app as broker_app
+from hub.devices.cli import app as devices_app
 from hub.faces.cli import app as residents_app
 from hub.ledger.cli import app as ledger_app
 from hub.tasks.cli import app as tasks_app
@@ -24,6 +26,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(codes_app, name="codes")
+app.add_typer(devices_app, name="devices")
+app.add_typer(broker_app, name="broker")
 app.add_typer(residents_app, name="residents")
 app.add_typer(users_app, name="users")
 app.add_typer(tasks_app, name="tasks")

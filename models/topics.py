@@ -98,6 +98,16 @@ def all_devices(channel: DeviceChannel) -> str:
     return f"{ROOT}/dev/+/+/{channel}"
 
 
+def all_galleries() -> str:
+    """Filter matching every site's gallery manifest (the hub's publish right in the ACL)."""
+    return f"{ROOT}/site/+/gallery"
+
+
+def all_alerts() -> str:
+    """Filter matching every grid's alert topic (the hub's publish right in the ACL)."""
+    return f"{ROOT}/alerts/+"
+
+
 def shared(topic_filter: str, group: str = HUB_SHARE_GROUP) -> str:
     """An MQTT v5 shared subscription, so several hub workers split the load."""
     return f"$share/{_level(group, 'share group')}/{topic_filter}"

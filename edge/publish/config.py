@@ -79,6 +79,15 @@ class MqttConfig(BaseModel):
     tls_ca_file: Path | None = Field(
         None, title="TLS CA file", description="Enables TLS, verifying the broker with this CA."
     )
+    tls_cert_file: Path | None = Field(
+        None,
+        title="TLS client certificate",
+        description="PEM client certificate for brokers that authenticate devices by "
+        "certificate (with tls_key_file and tls_ca_file).",
+    )
+    tls_key_file: Path | None = Field(
+        None, title="TLS client key", description="PEM private key of tls_cert_file."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> MqttConfig:
@@ -86,6 +95,10 @@ class MqttConfig(BaseModel):
             raise ValueError("max_queued must exceed max_inflight (status and replies need room)")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be below reconnect_min_s")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.tls_cert_file is not None and self.tls_ca_file is None:
+            raise ValueError("a client certificate needs TLS: set tls_ca_file too")
         return self
 
     def effective_client_id(self, device_id: str) -> str:

@@ -265,7 +265,11 @@ class EdgeLink:
             password = cfg.password.get_secret_value() if cfg.password else None
             client.username_pw_set(cfg.username, password)
         if cfg.tls_ca_file is not None:
-            client.tls_set(ca_certs=str(cfg.tls_ca_file))
+            client.tls_set(
+                ca_certs=str(cfg.tls_ca_file),
+                certfile=str(cfg.tls_cert_file) if cfg.tls_cert_file else None,
+                keyfile=str(cfg.tls_key_file) if cfg.tls_key_file else None,
+            )
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
         client.max_inflight_messages_set(cfg.max_inflight)
         client.max_queued_messages_set(cfg.max_queued)

@@ -1,0 +1,162 @@
+"""``gridgate-hub devices``: provision edge devices (credentials and a config bundle), list
+and revoke them; each change rewrites the broker files and reloads the broker.
+
+Exit codes: 0 done, 2 invalid input or no broker profile yet, 3 the id is taken or already
+revoked, 4 no such device.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli_store import DatabaseUrl, DataDir, console
+from hub.config import StoreSettings
+from hub.devices.broker_files import Reload
+from hub.devices.bundle import DEFAULT_INSTALL_DIR, BundleError
+from hub.devices.pki import PkiError
+from hub.devices.profile import HubPaths, ProfileError
+from hub.devices.provision import provision_device, revoke
+from hub.devices.registry import (
+    DeviceError,
+    DeviceKind,
+    DuplicateDeviceError,
+    UnknownDeviceError,
+    list_devices,
+)
+from hub.store.db import Store
+from models.base import utc_now
+
+app = typer.Typer(help="Edge devices and their broker credentials.", no_args_is_help=True)
+
+EXIT_INVALID, EXIT_CONFLICT, EXIT_UNKNOWN = 2, 3, 4
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code``."""
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def open_hub(database_url: str | None, data_dir: Path | None) -> tuple[Store, HubPaths]:
+    """The migrated store and the hub's data paths the options (or ``GRIDGATE_HUB_*``) name."""
+    given: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir}
+    try:
+        settings = StoreSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        fail(f"invalid settings: {exc}")
+    return Store.open(settings.database_url), HubPaths(settings.data_dir)
+
+
+def report_reload(reload: Reload) -> None:
+    """Tell the operator whether the broker picked the change up."""
+    colour = "green" if reload.signalled else "yellow"
+    console.print(f"[{colour}]broker:[/{colour}] {reload.detail}")
+
+
+@app.command("add")
+def add(
+    device_id: Annotated[str, typer.Argument(help="Device id, e.g. gate-01 (the broker user).")],
+    site: Annotated[str, typer.Option("--site", help="Site id the device belongs to.")],
+    kind: Annotated[DeviceKind, typer.Option("--kind", help="gate, checkpoint or kiosk.")] = (
+        DeviceKind.GATE
+    ),
+    cert: Annotated[
+        bool, typer.Option("--cert", help="A client certificate instead of a password.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Bundle directory (new or empty); default ./<device>-bundle."),
+    ] = None,
+    install_dir: Annotated[
+        Path,
+        typer.Option("--install-dir", help="Where the bundle will live on the device."),
+    ] = DEFAULT_INSTALL_DIR,
+    hub_public_key: Annotated[
+        Path | None,
+        typer.Option("--hub-public-key", help="The hub's trust-list key (<kid>.pub.pem)."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a device's credential and its edge config bundle, then update the broker."""
+    store, paths = open_hub(database_url, data_dir)
+    try:
+        done = provision_device(
+            store,
+            paths,
+            device_id=device_id,
+            site_id=site,
+            kind=kind,
+            method_name="certificate" if cert else "password",
+            out=out or Path(f"{device_id}-bundle"),
+            now=utc_now(),
+            install_dir=install_dir,
+            hub_public_key=hub_public_key,
+        )
+    except DuplicateDeviceError as exc:
+        fail(str(exc), EXIT_CONFLICT)
+    except (DeviceError, BundleError, ProfileError, PkiError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    console.print(
+        f"added {kind} {device_id} (site {site}, {done.device.method}); "
+        f"bundle {done.edge_config.parent}"
+    )
+    report_reload(done.broker.reload)
+
+
+@app.command("revoke")
+def revoke_command(
+    device_id: Annotated[str, typer.Argument(help="The device to take off the broker.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a device: its password or certificate is refused from the next broker reload."""
+    store, paths = open_hub(database_url, data_dir)
+    try:
+        done = revoke(store, paths, device_id, utc_now())
+    except UnknownDeviceError as exc:
+        fail(str(exc), EXIT_UNKNOWN)
+    except DeviceError as exc:
+        fail(str(exc), EXIT_CONFLICT)
+    except (ProfileError, PkiError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"revoked {device_id}")
+    if done.broker is None:
+        console.print("[yellow]broker:[/yellow] no broker profile yet: nothing to rewrite")
+    else:
+        report_reload(done.broker.reload)
+
+
+@app.command("list")
+def list_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """The devices, their credential method and state."""
+    store, _ = open_hub(database_url, data_dir)
+    try:
+        with store.transaction() as session:
+            devices = list_devices(session)
+    finally:
+        store.close()
+    table = Table("device", "site", "kind", "credential", "created", "revoked", title="devices")
+    for device in devices:
+        credential = device.method
+        if device.cert_fingerprint:
+            credential += f" sha256:{device.cert_fingerprint[:16]}…"
+        table.add_row(
+            device.device_id,
+            device.site_id,
+            device.kind,
+            credential,
+            f"{device.created_at:%Y-%m-%d %H:%M}",
+            f"{device.revoked_at:%Y-%m-%d %H:%M}" if device.revoked_at else "",
+        )
+    Console(width=120).print(table)
