@@ -30,8 +30,10 @@ from hub.ledger.lookup import SqlLedgerLookup
 from hub.match.faces import FaceIndex
 from hub.push.base import AlertChannel
 from hub.push.dispatcher import PushDispatcher
-from hub.push.log import LogMessageChannel
+from hub.push.log import LogSender
 from hub.push.mqtt import MqttAlertChannel
+from hub.push.personal import PersonalChannel
+from hub.push.recipients import RecipientDirectory
 from hub.push.sse import SseBroadcaster
 from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
@@ -75,6 +77,7 @@ class Hub:
             self.faces: FaceIndex = load_index(session, self.vault)
         logger.info("face index: %d enrolled residents", len(self.faces))
         self.alerts_stream = SseBroadcaster()
+        self.recipients = RecipientDirectory(self.store)
         self.push = PushDispatcher(self.store, [*self._default_channels(), *extra_channels])
         if effects is None:
             rules = load_rules(settings.rules_file) if settings.rules_file else SiteRules()
@@ -92,6 +95,7 @@ class Hub:
                 ingest=self.ingest,
                 registry=self.registry,
                 alerts_stream=self.alerts_stream,
+                recipients=self.recipients,
             )
             if with_api
             else None
@@ -103,7 +107,8 @@ class Hub:
         return [
             self.alerts_stream,
             MqttAlertChannel(s.mqtt_host, s.mqtt_port, f"{s.mqtt_client_id}-push"),
-            LogMessageChannel("sms"),
+            PersonalChannel("sms", self.recipients, LogSender("sms")),
+            PersonalChannel("email", self.recipients, LogSender("email")),
         ]
 
     def start(self) -> None:

@@ -6,8 +6,18 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from hub.api.deps import IngestState
-from hub.api.routes import alerts, auth, coverage, events, health, ledger, tasks
+from hub.api.routes import (
+    alerts,
+    auth,
+    coverage,
+    events,
+    health,
+    ledger,
+    subscriptions,
+    tasks,
+)
 from hub.config import HubSettings
+from hub.push.recipients import RecipientDirectory
 from hub.push.sse import SseBroadcaster
 from hub.store.db import Store
 from hub.web import mount_dashboard
@@ -20,8 +30,10 @@ def create_app(
     ingest: IngestState | None = None,
     registry: CollectorRegistry | None = None,
     alerts_stream: SseBroadcaster | None = None,
+    recipients: RecipientDirectory | None = None,
 ) -> FastAPI:
-    """The API over ``store``; ``ingest`` (if this process runs one) feeds ``/healthz``."""
+    """The API over ``store``; ``ingest`` (if this process runs one) feeds ``/healthz``,
+    ``alerts_stream`` the live feed, and ``recipients`` is told when subscriptions change."""
     app = FastAPI(title="gridgate hub", version="0.1.0")
     app.state.settings = settings
     app.state.store = store
@@ -30,10 +42,12 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.state.alerts_stream = alerts_stream
+    app.state.recipients = recipients
     app.include_router(events.router)
     app.include_router(alerts.router)
     app.include_router(coverage.router)
     app.include_router(ledger.router)
     app.include_router(tasks.router)
+    app.include_router(subscriptions.router)
     mount_dashboard(app)
     return app

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from models.alerts import Alert
-
 log = logging.getLogger("hub.push.sms")
 
 
-class LogMessageChannel:
+class LogSender:
     """Stands in for an SMS or e-mail gateway; keeps what it sent for inspection."""
 
     def __init__(self, name: str = "sms") -> None:
         self.name = name
-        self.sent: list[str] = []
+        self.sent: list[tuple[str, str]] = []
 
-    def send(self, alert: Alert) -> str:
-        """Log the text message for the alert's grid."""
-        text = f"[gridgate] {alert.severity} {alert.rule} @ {alert.site_id}: {alert.summary}"
-        self.sent.append(text)
-        log.info("%s to grid %s: %s", self.name, alert.grid_id, text)
-        return f"grid:{alert.grid_id}"
-
-    def close(self) -> None:
-        """Nothing to release."""
+    def deliver(self, target: str, text: str) -> None:
+        """Log the message instead of sending it."""
+        self.sent.append((target, text))
+        log.info("%s to %s: %s", self.name, target, text)

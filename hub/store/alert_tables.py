@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.tables import Base
-from hub.store.types import UTCDateTime
+from hub.store.types import JSONDocument, UTCDateTime
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -69,3 +69,18 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriptionRow(Base):
+    """A grid worker's choice of which alerts reach them on one channel (default: all)."""
+
+    __tablename__ = "alert_subscriptions"
+
+    worker_id: Mapped[str] = mapped_column(
+        ForeignKey("grid_workers.worker_id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    min_severity: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[list[str] | None] = mapped_column(JSONDocument, default=None)
+    """Only these rules; null: every rule."""

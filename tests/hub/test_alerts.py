@@ -13,7 +13,6 @@ from hub.alerts.effects import AlertEffects, AlertSink
 from hub.match.faces import FaceIndex
 from hub.match.ledger import ResidentView
 from hub.push.dispatcher import PushDispatcher
-from hub.push.log import LogMessageChannel
 from hub.store.alert_tables import AlertAuditRow, AlertRow, DeliveryRow
 from hub.store.db import Store
 from models.alerts import Alert, AlertRule, AlertState, Severity
@@ -169,7 +168,20 @@ def test_dispatcher_records_deliveries_and_retries_failures(store: Store) -> Non
         def close(self) -> None:
             pass
 
-    sms, flaky = LogMessageChannel(), Flaky()
+    class Recording:
+        name = "sms"
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, alert: Alert) -> str:
+            self.sent.append(f"{alert.rule}: {alert.summary}")
+            return f"grid:{alert.grid_id}"
+
+        def close(self) -> None:
+            pass
+
+    sms, flaky = Recording(), Flaky()
     dispatcher = PushDispatcher(store, [sms, flaky], backoff_s=0.01)
     dispatcher.start()
     effects = _effects(dispatcher)
