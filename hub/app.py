@@ -28,6 +28,7 @@ from hub.ingest.consumer import IngestConsumer
 from hub.ingest.effects import EventEffects
 from hub.ledger.lookup import SqlLedgerLookup
 from hub.match.faces import FaceIndex
+from hub.mqtt import hub_publisher
 from hub.push.base import AlertChannel
 from hub.push.dispatcher import PushDispatcher
 from hub.push.log import LogSender
@@ -106,7 +107,7 @@ class Hub:
         s = self.settings
         return [
             self.alerts_stream,
-            MqttAlertChannel(s.mqtt_host, s.mqtt_port, f"{s.mqtt_client_id}-push"),
+            MqttAlertChannel(hub_publisher(s, "push")),
             PersonalChannel("sms", self.recipients, LogSender("sms")),
             PersonalChannel("email", self.recipients, LogSender("email")),
         ]

@@ -6,9 +6,13 @@ Each publish is QoS 1 and waits for the broker's PUBACK, so a caller knows it wa
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hub.config import HubSettings
 
 
 class PublishError(RuntimeError):
@@ -18,16 +22,42 @@ class PublishError(RuntimeError):
 class Publisher:
     """One MQTT v5 connection used to publish and confirm messages."""
 
-    def __init__(self, host: str, port: int, client_id: str, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        timeout_s: float = 5.0,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
+        self.refusal: str | None = None
         self._connected = threading.Event()
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
         )
-        self._client.on_connect = lambda *args: self._connected.set()
+        if username is not None:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_publish = self._on_publish
+        self._pubacks: dict[int, ReasonCode] = {}
+        self._pubacks_lock = threading.Lock()
         self._client.on_disconnect = lambda *args: self._connected.clear()
+
+    def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            self.refusal = str(reason)
+        else:
+            self.refusal = None
+            self._connected.set()
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        with self._pubacks_lock:
+            self._pubacks[mid] = reason
 
     def start(self) -> None:
         """Connect in the background, retrying: the broker may come up later."""
@@ -47,15 +77,33 @@ class Publisher:
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish with QoS 1 and wait for the PUBACK."""
         if not self._connected.wait(self.timeout_s):
-            raise PublishError(f"not connected to the broker at {self.host}:{self.port}")
+            why = f" (refused: {self.refusal})" if self.refusal else ""
+            raise PublishError(f"not connected to the broker at {self.host}:{self.port}{why}")
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise PublishError(f"publish refused: {info.rc}")
         info.wait_for_publish(self.timeout_s)
         if not info.is_published():
             raise PublishError("no PUBACK from the broker")
+        with self._pubacks_lock:
+            reason = self._pubacks.pop(info.mid, None)
+        if reason is not None and reason.is_failure:  # e.g. "Not authorized" by the ACL
+            raise PublishError(f"the broker refused {topic}: {reason}")
 
     def close(self) -> None:
         """Disconnect."""
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def hub_publisher(settings: HubSettings, suffix: str, timeout_s: float = 5.0) -> Publisher:
+    """A publisher logged in as the hub (``mqtt_username``/``mqtt_password`` when set)."""
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    return Publisher(
+        settings.mqtt_host,
+        settings.mqtt_port,
+        f"{settings.mqtt_client_id}-{suffix}",
+        timeout_s,
+        username=settings.mqtt_username,
+        password=password,
+    )

@@ -13,8 +13,8 @@ class MqttAlertChannel:
 
     name = "mqtt"
 
-    def __init__(self, host: str, port: int, client_id: str, timeout_s: float = 5.0) -> None:
-        self._publisher = Publisher(host, port, client_id, timeout_s)
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
         self._publisher.start()
 
     def send(self, alert: Alert) -> str:

@@ -29,8 +29,14 @@ from edge.publish.config import OutboxConfig
 from edge.publish.link import EdgeLink
 from edge.publish.outbox import Outbox
 from hub.cli import app as hub_app
+from hub.config import HubSettings
 from hub.devices.pki import CertificateAuthority
+from hub.mqtt import Publisher, PublishError, hub_publisher
+from hub.push.base import ChannelError
+from hub.push.mqtt import MqttAlertChannel
 from models import topics
+from models.alerts import Alert, AlertRule, Severity
+from models.base import utc_now
 from models.topics import DeviceChannel
 from tests.support.broker import MosquittoBroker, find_mosquitto, free_port
 from tests.support.factories import passage_event
@@ -309,6 +315,47 @@ def test_a_device_reads_only_its_own_commands_its_site_gallery_and_the_trust_lis
     assert set(device.topics_until(allowed)) == allowed
     device.close()
     hub.close()
+
+
+def test_the_hubs_alert_publisher_logs_in_and_an_anonymous_one_is_refused(
+    secured: Secured,
+) -> None:
+    settings = HubSettings(
+        data_dir=secured.tmp / "hub",
+        mqtt_port=secured.hub_port,
+        mqtt_username="gridgate-hub",
+        mqtt_password=secured.hub_password(),
+        secret_key="k" * 40,
+    )
+    publisher = hub_publisher(settings, "push", timeout_s=5)
+    channel = MqttAlertChannel(publisher)
+    try:
+        assert channel.send(_grid_alert("grid-7")) == topics.alerts("grid-7")  # PUBACK: success
+        with pytest.raises(PublishError, match="refused"):  # the ACL's "Not authorized" PUBACK
+            publisher.publish(topics.cmd(SITE_A, "gate-a1") + "/forged", b"{}")
+    finally:
+        channel.close()
+    anonymous = MqttAlertChannel(Publisher(HOST, secured.hub_port, "anonymous", timeout_s=2))
+    try:
+        with pytest.raises(ChannelError, match="refused"):
+            anonymous.send(_grid_alert("grid-7"))
+    finally:
+        anonymous.close()
+
+
+def _grid_alert(grid: str) -> Alert:
+    now = utc_now()
+    return Alert(
+        alert_id=uuid.uuid4(),
+        rule=AlertRule.RED_CODE,
+        severity=Severity.MAJOR,
+        grid_id=grid,
+        site_id=SITE_A,
+        subject_ref="holder:1",
+        summary="red code",
+        raised_at=now,
+        updated_at=now,
+    )
 
 
 @pytest.mark.parametrize("device", ["gate-a1", "kiosk-a2"])

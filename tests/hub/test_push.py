@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.mqtt import Publisher
 from hub.push.base import ChannelError
 from hub.push.mqtt import MqttAlertChannel
 from hub.push.webhook import WebhookChannel, signature
@@ -112,7 +113,7 @@ def test_mqtt_channel_publishes_on_the_grid_topic(broker: MosquittoBroker) -> No
     client.loop_start()
     try:
         assert ready.wait(10)
-        channel = MqttAlertChannel(broker.host, broker.port, "hub-push-test")
+        channel = MqttAlertChannel(Publisher(broker.host, broker.port, "hub-push-test"))
         assert channel.send(_alert("grid-8")) == topics.alerts("grid-8")
         assert channel.send(_alert("grid-7")) == topics.alerts("grid-7")
         assert arrived.wait(10)
