@@ -21,4 +21,4 @@ class HealthCodeVerifier(Protocol):
 
 verifiers: Registry[HealthCodeVerifier] = Registry("health-code verifier")
 """Factories take ``(trust: TrustStore, policy: CodePolicy)``; names are HealthCodeFormat values."""
-VERIFIER_MODULES = ("edge.verify.gridgate", "edge.verify.unsupported")
+VERIFIER_MODULES = ("edge.verify.gridgate", "edge.verify.eu_dcc", "edge.verify.shc")

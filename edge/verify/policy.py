@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.verify.colour_rules import DccRules, ShcRules
 from models.events import CodeColour
 from models.passes import PassClaims, TestResult, TripRisk
 
@@ -30,6 +31,16 @@ class CodePolicy(BaseModel):
         description="Trips riskier than this in the last 7 days fail the check.",
     )
     min_doses: int = Field(0, ge=0, title="Minimum vaccination doses")
+    dcc: DccRules = Field(
+        default_factory=DccRules,
+        title="EU DCC colours",
+        description="How a verified EU Digital COVID Certificate maps to a colour.",
+    )
+    shc: ShcRules = Field(
+        default_factory=ShcRules,
+        title="SMART Health Card colours",
+        description="How a verified SMART Health Card maps to a colour.",
+    )
 
     def passes(self, claims: PassClaims, now: datetime) -> bool:
         """The three-code verdict for a pass whose signature and validity were checked."""

@@ -2,17 +2,63 @@
 
 The hub distributes :class:`models.trust.SignedTrustList` on a retained topic; the edge
 checks it against the pinned hub key, applies it only when newer, and caches it on disk.
+Every key in it is parsed when the list is applied: one unusable entry (a PEM that is not
+P-256, a DSC that is not a certificate or not under its kid, a JWK off the curve or not
+under its thumbprint) refuses the whole list, and the one in force stays.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from edge.verify.dcc_signers import DccSignerKey, load_signer
 from models.keys import parse_public_pem
-from models.trust import SignedTrustList, TrustListDocument, verify_trust_list
+from models.trust import ShcIssuer, SignedTrustList, TrustListDocument, verify_trust_list
+
+
+class TrustEntryError(ValueError):
+    """An entry of a trust list that cannot be used; the list is not applied."""
+
+
+@dataclass(frozen=True)
+class TrustedShcKey:
+    """A trusted SMART Health Card key and the rids revoked under it."""
+
+    iss: str
+    kid: str
+    public_key: ec.EllipticCurvePublicKey
+    revoked: dict[str, float | None]
+    """rid → cut-off (cards with ``nbf`` before it are revoked); None: every card."""
+
+    def is_revoked(self, rid: str | None, nbf: float) -> bool:
+        """The card with ``rid`` issued at ``nbf`` was revoked."""
+        if rid is None or rid not in self.revoked:
+            return False
+        cutoff = self.revoked[rid]
+        return cutoff is None or nbf < cutoff
+
+
+def _shc_keys(iss: str, issuer: ShcIssuer) -> dict[tuple[str, str], TrustedShcKey]:
+    keys = {}
+    for jwk in issuer.keys:
+        try:
+            public_key = jwk.public_key()
+        except ValueError as exc:
+            raise TrustEntryError(f"SHC issuer {iss}: {exc}") from None
+        revoked: dict[str, float | None] = {}
+        for entry in issuer.revoked_rids.get(jwk.kid, []):
+            rid, _, text = entry.partition(".")
+            cutoff = float(text) if text else None
+            if rid not in revoked:
+                revoked[rid] = cutoff
+            elif revoked[rid] is not None:  # the widest revocation of a rid wins
+                revoked[rid] = None if cutoff is None else max(cutoff, revoked[rid] or 0)
+        keys[iss, jwk.kid] = TrustedShcKey(iss, jwk.kid, public_key, revoked)
+    return keys
 
 
 class TrustStore:
@@ -22,18 +68,28 @@ class TrustStore:
         self._lock = threading.Lock()
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self._revoked: frozenset[str] = frozenset()
+        self._dcc: dict[str, DccSignerKey] = {}
+        self._shc: dict[tuple[str, str], TrustedShcKey] = {}
         self.version: int | None = None
         self.document: TrustListDocument | None = None
 
     def replace(self, document: TrustListDocument) -> None:
-        """Swap in a new trust list; keys that are not P-256 public keys are refused."""
+        """Swap in a new trust list; a list with any unusable key is refused (ValueError)."""
         keys: dict[str, ec.EllipticCurvePublicKey] = {}
         for issuer in document.issuers:
             keys[issuer.kid] = parse_public_pem(
                 issuer.public_key_pem.encode(), f"issuer {issuer.kid}"
             )
+        try:
+            dcc = {kid: load_signer(kid, entry) for kid, entry in document.dcc_signers.items()}
+        except ValueError as exc:
+            raise TrustEntryError(str(exc)) from None
+        shc: dict[tuple[str, str], TrustedShcKey] = {}
+        for iss, shc_issuer in document.shc_issuers.items():
+            shc.update(_shc_keys(iss, shc_issuer))
         with self._lock:
             self._keys, self._revoked = keys, frozenset(document.revoked)
+            self._dcc, self._shc = dcc, shc
             self.version = document.version
             self.document = document
 
@@ -41,6 +97,16 @@ class TrustStore:
         """The public key of issuer ``kid``, if trusted."""
         with self._lock:
             return self._keys.get(kid)
+
+    def dcc_signer(self, kid: str) -> DccSignerKey | None:
+        """The EU DCC signer under base64 ``kid``, if trusted."""
+        with self._lock:
+            return self._dcc.get(kid)
+
+    def shc_key(self, iss: str, kid: str) -> TrustedShcKey | None:
+        """The SMART Health Card key ``kid`` of issuer ``iss``, if trusted."""
+        with self._lock:
+            return self._shc.get((iss, kid))
 
     def is_revoked(self, pass_id: str) -> bool:
         """The pass was revoked."""

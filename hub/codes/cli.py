@@ -12,10 +12,10 @@ import typer
 from hub.codes.issue import PassRequest, issue_pass
 from hub.codes.keys import KeyFileError, generate, load_private, private_path
 from hub.codes.publish import PublishError, publish_trust_list
-from hub.codes.trustlist import build_trust_list
+from hub.codes.trustlist import TrustListInputError, build_trust_list, read_shc_issuers
 from models.events import CodeColour
 from models.passes import TripRisk
-from models.trust import SignedTrustList
+from models.trust import ShcIssuer, SignedTrustList
 
 app = typer.Typer(help="Health-code issuer tools.", no_args_is_help=True)
 
@@ -81,27 +81,67 @@ def issue(
     sys.stdout.write(token + "\n")
 
 
+def _shc_issuers(specs: list[str], crls: list[Path]) -> dict[str, ShcIssuer]:
+    """``ISS_URL=JWKS_FILE`` specs (an ``iss`` URL has no '=') and the CRLs of their kids."""
+    files = {}
+    for spec in specs:
+        iss, equals, jwks = spec.partition("=")
+        if not equals or not iss or not jwks:
+            raise TrustListInputError(f"--shc-issuer {spec!r}: expected ISS_URL=JWKS_FILE")
+        files[iss] = Path(jwks)
+    return read_shc_issuers(files, crls)
+
+
 @app.command("trust-list")
 def trust_list(
     hub_kid: Annotated[str, typer.Option(help="Key id of the hub's signing key.")],
     version: Annotated[int, typer.Option(help="Version; must increase with every change.")],
     out: Annotated[Path, typer.Option(help="Where to write the signed trust list JSON.")],
-    issuer: Annotated[list[Path], typer.Option(help="Issuer public key files (<kid>.pub.pem).")],
+    issuer: Annotated[
+        list[Path] | None, typer.Option(help="Issuer public key files (<kid>.pub.pem).")
+    ] = None,
     revoked_file: Annotated[
         Path | None, typer.Option("--revoked", help="File with one revoked pass id per line.")
     ] = None,
+    dcc_cert: Annotated[
+        list[Path] | None,
+        typer.Option(help="EU DCC document signer certificates (PEM, one or more, or DER)."),
+    ] = None,
+    shc_issuer: Annotated[
+        list[str] | None,
+        typer.Option(help="SMART Health Card issuer as ISS_URL=JWKS_FILE."),
+    ] = None,
+    shc_crl: Annotated[
+        list[Path] | None,
+        typer.Option(help="SMART Health Card revocation lists ({kid, rids}), matched by kid."),
+    ] = None,
     keys: KeysDir = Path("var/keys"),
 ) -> None:
-    """Sign a trust list of issuer keys and revoked passes for the edges."""
+    """Sign a trust list of issuer keys, DCC signers, SHC issuers and revoked passes."""
+    issuers = issuer or []
     revoked = revoked_file.read_text("utf-8").split() if revoked_file else []
     try:
+        shc = _shc_issuers(shc_issuer or [], shc_crl or [])
         hub_key = load_private(private_path(keys, hub_kid))
-        signed = build_trust_list(issuer, revoked, version, hub_key, hub_kid)
-    except KeyFileError as exc:
+        signed = build_trust_list(
+            issuers,
+            revoked,
+            version,
+            hub_key,
+            hub_kid,
+            dcc_certificates=dcc_cert or [],
+            shc_issuers=shc,
+        )
+    except (KeyFileError, TrustListInputError) as exc:
         _fail(str(exc))
         return
     out.write_text(signed.model_dump_json(indent=2), encoding="utf-8")
-    typer.echo(f"wrote {out}: version {version}, {len(issuer)} issuers, {len(revoked)} revoked")
+    document = signed.document
+    typer.echo(
+        f"wrote {out}: version {version}, {len(issuers)} issuers, "
+        f"{len(document.dcc_signers)} DCC signers, {len(document.shc_issuers)} SHC issuers, "
+        f"{len(revoked)} revoked"
+    )
 
 
 @app.command("publish-trust-list")
