@@ -23,10 +23,11 @@ from edge.decoders.payloads import PayloadClassifier
 from edge.decoders.qr import registry as qr_registry
 from edge.decoders.qr.base import QrDecoder
 from edge.gallery import Gallery
+from edge.gallery_sync import GallerySync
 from edge.passage.assembler import PassageAssembler
 from edge.pipeline import FramePipeline
 from edge.publish.config import OutboxConfig
-from edge.publish.link import EdgeLink
+from edge.publish.link import EdgeLink, PayloadHandler
 from edge.publish.outbox import Outbox
 from edge.verify.base import VERIFIER_MODULES, HealthCodeVerifier
 from edge.verify.base import verifiers as verifier_registry
@@ -104,6 +105,18 @@ class EdgeAgent:
         self.outbox = Outbox(
             OutboxConfig(path=config.path("outbox.db"), max_events=config.outbox_max_events)
         )
+        subscriptions: dict[str, PayloadHandler] = {topics.trust_list(): self._on_trust_list}
+        self.gallery_sync: GallerySync | None = None
+        if config.gallery is not None:
+            self.gallery_sync = GallerySync(
+                config.gallery,
+                config.mqtt,
+                device_id=config.device_id,
+                site_id=config.site_id,
+                gallery=self.gallery,
+                cache=config.path("gallery.json"),
+            )
+            subscriptions[topics.gallery(config.site_id)] = self.gallery_sync.on_manifest
         self.link = EdgeLink(
             config.mqtt,
             self.outbox,
@@ -111,7 +124,7 @@ class EdgeAgent:
             device_id=config.device_id,
             status_provider=self.status,
             on_command=self.handle_command,
-            subscriptions={topics.trust_list(): self._on_trust_list},
+            subscriptions=subscriptions,
         )
         self.reader = LatestFrameReader(
             source or open_source(config.capture),
@@ -129,6 +142,8 @@ class EdgeAgent:
     def start(self) -> None:
         """Start the link, the pipeline thread and the camera, in that order."""
         self.link.start()
+        if self.gallery_sync is not None:
+            self.gallery_sync.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
         self._thread.start()
@@ -145,6 +160,8 @@ class EdgeAgent:
             event = self.pipeline.tick(time.monotonic(), force=True)
         if event is not None:
             self._emit(event)
+        if self.gallery_sync is not None:
+            self.gallery_sync.stop()
         self.link.stop()
         self.actuator.close()
         self.outbox.close()

@@ -11,6 +11,7 @@ from edge.actuators.base import ActuatorConfig
 from edge.capture import CaptureConfig
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.payloads import PayloadConfig
+from edge.gallery_sync import GallerySyncConfig
 from edge.passage.config import GatePolicy, PassageConfig
 from edge.publish.config import MqttConfig
 from edge.verify.online import OnlineVerifierConfig
@@ -91,6 +92,11 @@ class EdgeConfig(BaseModel):
         default_factory=ActuatorConfig, title="Actuator", description="How the gate is driven."
     )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT", description="The broker.")
+    gallery: GallerySyncConfig | None = Field(
+        None,
+        title="Gallery sync",
+        description="Fetch the site's face gallery from the hub when it announces a new one.",
+    )
     outbox_max_events: int = Field(
         100_000, ge=1, title="Outbox bound", description="Oldest events dropped beyond this."
     )

@@ -22,6 +22,7 @@ from hub.alerts.effects import AlertEffects
 from hub.alerts.escalation import Escalator
 from hub.api.main import create_app
 from hub.config import HubSettings
+from hub.faces.announcer import GalleryAnnouncer
 from hub.faces.enroll import load_index
 from hub.faces.vault import FaceVault
 from hub.ingest.consumer import IngestConsumer
@@ -86,6 +87,9 @@ class Hub:
                 ledger=SqlLedgerLookup, faces=self.faces, sink=self.push, rules=rules.for_site
             )
         self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
+        self.galleries = GalleryAnnouncer(
+            self.store, self.vault, hub_publisher(settings, "gallery"), settings.gallery_announce_s
+        )
         self.escalator = Escalator(
             self.store, self.push, timedelta(minutes=settings.escalate_after_min)
         )
@@ -117,6 +121,7 @@ class Hub:
         self.push.start()
         self.ingest.start()
         self.escalator.start()
+        self.galleries.start()
         self._started = True
         logger.info(
             "ingest started: %s and %s on %s:%s as %s",
@@ -130,6 +135,7 @@ class Hub:
     def stop(self) -> None:
         """Stop ingest (storing and acking what it holds), then push, then close the store."""
         if self._started:
+            self.galleries.stop()
             self.escalator.stop()
             self.ingest.stop()
             self._started = False

@@ -110,6 +110,12 @@ class HubSettings(StoreSettings):
         title="Escalate after (min)",
         description="An alert still open this long is escalated to its grid leader.",
     )
+    gallery_announce_s: float = Field(
+        300,
+        gt=0,
+        title="Gallery check interval (s)",
+        description="How often each site's gallery is re-checked and, if changed, announced.",
+    )
     time_zone: str = Field(
         "Asia/Shanghai",
         title="Time zone",

@@ -79,8 +79,8 @@ def get_principal(
         claims = read_token(token, settings.secret_key.get_secret_value())
     except TokenError:
         raise unauthorised from None
-    caller = principal(session, claims.username)
-    if caller is None or caller.role is not claims.role:
+    caller = principal(session, claims.username, claims.role)
+    if caller is None:
         raise unauthorised
     return caller
 

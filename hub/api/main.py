@@ -11,6 +11,7 @@ from hub.api.routes import (
     auth,
     coverage,
     events,
+    gallery,
     health,
     ledger,
     subscriptions,
@@ -49,5 +50,6 @@ def create_app(
     app.include_router(ledger.router)
     app.include_router(tasks.router)
     app.include_router(subscriptions.router)
+    app.include_router(gallery.router)
     mount_dashboard(app)
     return app

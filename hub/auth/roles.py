@@ -25,6 +25,8 @@ class Principal:
     display_name: str
     worker_id: str | None
     grids: frozenset[str] | None
+    site_id: str | None = None
+    """A device's site (devices only)."""
 
     def sees_grid(self, grid_id: str) -> bool:
         """This caller may see alerts and tasks of ``grid_id``."""

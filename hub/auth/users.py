@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from hub.auth.passwords import MIN_PASSWORD_CHARS, hash_password, verify_password
 from hub.auth.roles import Principal, Role
+from hub.devices.passwords import PasswordHashError
+from hub.devices.passwords import verify_password as verify_device_password
+from hub.store.device_tables import RegisteredDeviceRow
 from hub.store.ledger_tables import GridRow, GridWorkerRow, worker_grids
 from hub.store.user_tables import UserRow
 
@@ -79,12 +82,28 @@ def authenticate(session: Session, username: str, password: str) -> UserRow | No
     return row
 
 
-def principal(session: Session, username: str) -> Principal | None:
-    """The enabled login ``username`` with the grids it may see."""
+def authenticate_device(session: Session, device_id: str, password: str) -> bool:
+    """An active, password-provisioned device whose broker password matches."""
+    row = session.get(RegisteredDeviceRow, device_id)
+    if row is None or row.revoked_at is not None or not row.credential:
+        verify_password(password, _DUMMY_HASH)
+        return False
+    try:
+        return verify_device_password(password, row.credential)
+    except PasswordHashError:
+        return False
+
+
+def principal(session: Session, username: str, role: Role) -> Principal | None:
+    """The enabled login (or active device) ``username`` with the grids or site it may see."""
+    if role is Role.DEVICE:
+        device = session.get(RegisteredDeviceRow, username)
+        if device is None or device.revoked_at is not None:
+            return None
+        return Principal(username, Role.DEVICE, username, None, frozenset(), device.site_id)
     row = session.get(UserRow, username)
-    if row is None or row.disabled:
+    if row is None or row.disabled or Role(row.role) is not role:
         return None
-    role = Role(row.role)
     grids: frozenset[str] | None = None
     if role is Role.GRID_WORKER:
         grids = frozenset(

@@ -150,11 +150,20 @@ def publish_trust_list_command(
     host: Annotated[str, typer.Option(help="Broker host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Broker port.")] = 1883,
     client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "gridgate-hub-codes",
+    username: Annotated[
+        str | None, typer.Option(envvar="GRIDGATE_HUB_MQTT_USERNAME", help="Broker login.")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GRIDGATE_HUB_MQTT_PASSWORD", hidden=True, help="Broker password (env only)."
+        ),
+    ] = None,
 ) -> None:
-    """Publish a signed trust list, retained, to every edge."""
+    """Publish a signed trust list, retained, to every edge (login from GRIDGATE_HUB_MQTT_*)."""
     try:
         signed = SignedTrustList.model_validate_json(path.read_text("utf-8"))
-        publish_trust_list(signed, host, port, client_id)
+        publish_trust_list(signed, host, port, client_id, username=username, password=password)
     except (OSError, ValueError, PublishError) as exc:
         _fail(str(exc))
         return

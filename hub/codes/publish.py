@@ -10,10 +10,17 @@ __all__ = ["PublishError", "publish_trust_list"]
 
 
 def publish_trust_list(
-    signed: SignedTrustList, host: str, port: int, client_id: str, timeout_s: float = 10.0
+    signed: SignedTrustList,
+    host: str,
+    port: int,
+    client_id: str,
+    timeout_s: float = 10.0,
+    *,
+    username: str | None = None,
+    password: str | None = None,
 ) -> None:
     """Publish ``signed`` retained (QoS 1) and wait for the broker's PUBACK."""
-    publisher = Publisher(host, port, client_id, timeout_s)
+    publisher = Publisher(host, port, client_id, timeout_s, username=username, password=password)
     publisher.connect()
     try:
         publisher.publish(topics.trust_list(), encode(signed), retain=True)

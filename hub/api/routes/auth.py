@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from hub.api.deps import PrincipalDep, SessionDep, SettingsDep
 from hub.auth.roles import Role
 from hub.auth.tokens import issue_token
-from hub.auth.users import authenticate
+from hub.auth.users import authenticate, authenticate_device
 from models.base import utc_now
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -42,18 +42,20 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    """Exchange a user name and password for a bearer token."""
+    """Exchange a user name and password (or a device id and its broker password) for a token."""
     row = authenticate(session, form.username, form.password)
-    if row is None:
+    if row is not None:
+        username, role = row.username, Role(row.role)
+    elif authenticate_device(session, form.username, form.password):
+        username, role = form.username, Role.DEVICE  # a device logs in with its broker password
+    else:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong user name or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
     ttl = timedelta(minutes=settings.token_ttl_min)
-    token = issue_token(
-        row.username, Role(row.role), settings.secret_key.get_secret_value(), utc_now(), ttl
-    )
+    token = issue_token(username, role, settings.secret_key.get_secret_value(), utc_now(), ttl)
     return Token(access_token=token, expires_in=int(ttl.total_seconds()))
 
 
