@@ -39,6 +39,7 @@ def edge_document(
     install_dir: Path,
     *,
     with_hub_key: bool,
+    hub_url: str | None = None,
 ) -> dict[str, Any]:
     """The edge.yaml content, validated as an :class:`EdgeConfig`."""
     mqtt: dict[str, Any] = {
@@ -57,6 +58,15 @@ def edge_document(
     }
     if with_hub_key:
         document["codes"] = {"hub_public_key": str(install_dir / HUB_KEY_FILE)}
+    if hub_url is not None:
+        if "password" not in credential.mqtt:
+            raise BundleError(
+                "gallery sync logs in with the broker password: use a password device"
+            )
+        gallery: dict[str, Any] = {"hub_url": hub_url}
+        if hub_url.startswith("https://"):
+            gallery["ca_file"] = str(install_dir / CA_FILE)  # the hub's API certificate, same CA
+        document["gallery"] = gallery
     try:
         EdgeConfig.model_validate(document)
     except ValidationError as exc:  # a bug here, not the operator's input
@@ -75,6 +85,7 @@ def write_bundle(
     ca_cert_pem: bytes,
     install_dir: Path | None = None,
     hub_public_key: Path | None = None,
+    hub_url: str | None = None,
 ) -> Path:
     """Write the bundle into ``out`` (mode 0700, created; must be empty); its edge.yaml path.
 
@@ -96,6 +107,7 @@ def write_bundle(
         profile.hosts[0],
         target,
         with_hub_key=hub_key_pem is not None,
+        hub_url=hub_url,
     )
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     out.chmod(0o700)

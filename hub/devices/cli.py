@@ -81,6 +81,10 @@ def add(
         Path | None,
         typer.Option("--hub-public-key", help="The hub's trust-list key (<kid>.pub.pem)."),
     ] = None,
+    hub_url: Annotated[
+        str | None,
+        typer.Option("--hub-url", help="Hub API URL the edge fetches its gallery from."),
+    ] = None,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -98,6 +102,7 @@ def add(
             now=utc_now(),
             install_dir=install_dir,
             hub_public_key=hub_public_key,
+            hub_url=hub_url,
         )
     except DuplicateDeviceError as exc:
         fail(str(exc), EXIT_CONFLICT)

@@ -71,6 +71,7 @@ def provision_device(
     now: datetime,
     install_dir: Path | None = None,
     hub_public_key: Path | None = None,
+    hub_url: str | None = None,
 ) -> Provisioned:
     """Register a device, write its bundle, then update the broker."""
     profile = load_profile(paths)
@@ -94,6 +95,7 @@ def provision_device(
             ca_cert_pem=ca.cert_pem,
             install_dir=install_dir,
             hub_public_key=hub_public_key,
+            hub_url=hub_url,
         )
     return Provisioned(device, edge_config, _update_broker(store, paths, profile))
 

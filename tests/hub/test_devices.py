@@ -356,6 +356,21 @@ def test_add_writes_bundles_the_edge_loads_as_is(cli: Cli, tmp_path: Path) -> No
     assert "gate-01" in listing and "kiosk-02" in listing and "certificate" in listing
 
 
+def test_a_bundle_can_carry_the_hubs_gallery_url(cli: Cli, tmp_path: Path) -> None:
+    cli.configure()
+    cli.ok("devices", "add", "gate-03", "--site", "xintang", "--out", str(tmp_path / "b3"),
+           "--hub-url", "https://hub.example.internal:8443")  # fmt: skip
+    gallery = load_config(tmp_path / "b3" / "edge.yaml").gallery
+    assert gallery is not None and str(gallery.hub_url) == "https://hub.example.internal:8443/"
+    assert gallery.ca_file == Path("/etc/gridgate/ca.cert.pem")
+    code, output = cli.run(
+        "devices", "add", "kiosk-04", "--site", "xintang", "--cert",
+        "--out", str(tmp_path / "b4"), "--hub-url", "https://hub:8443",
+    )  # fmt: skip
+    assert code == 2 and "password device" in output
+    assert "kiosk-04" not in cli.ok("devices", "list")  # nothing registered
+
+
 def test_revoke_rewrites_the_broker_files(cli: Cli, tmp_path: Path) -> None:
     cli.configure()
     cli.ok("devices", "add", "gate-01", "--site", "s1", "--out", str(tmp_path / "b1"))
