@@ -11,6 +11,8 @@ gridgate/v1/dev/<site>/<device>/status                 edge→hub   1        yes
 gridgate/v1/dev/<site>/<device>/ack                    hub→edge   1        no
 gridgate/v1/dev/<site>/<device>/cmd                    hub→edge   1        no
 gridgate/v1/dev/<site>/<device>/cmd/reply              edge→hub   1        no
+gridgate/v1/dev/<site>/<device>/registrations          edge→hub   1        no
+gridgate/v1/dev/<site>/<device>/registrations/ack      hub→edge   1        no
 gridgate/v1/site/<site>/gallery                        hub→edges  1        yes
 gridgate/v1/trust                                      hub→edges  1        yes
 gridgate/v1/alerts/<grid>                              hub→grid   1        no
@@ -36,6 +38,8 @@ class DeviceChannel(StrEnum):
     ACK = "ack"
     CMD = "cmd"
     CMD_REPLY = "cmd/reply"
+    REGISTRATIONS = "registrations"
+    REGISTRATION_ACK = "registrations/ack"
 
 
 class TopicError(ValueError):
@@ -76,6 +80,16 @@ def cmd(site_id: str, device_id: str) -> str:
 def cmd_reply(site_id: str, device_id: str) -> str:
     """A device's replies to commands."""
     return device(site_id, device_id, DeviceChannel.CMD_REPLY)
+
+
+def registrations(site_id: str, device_id: str) -> str:
+    """Where a kiosk publishes self-registration requests."""
+    return device(site_id, device_id, DeviceChannel.REGISTRATIONS)
+
+
+def registration_ack(site_id: str, device_id: str) -> str:
+    """Where the hub acknowledges a kiosk's registration requests."""
+    return device(site_id, device_id, DeviceChannel.REGISTRATION_ACK)
 
 
 def gallery(site_id: str) -> str:
@@ -147,6 +161,8 @@ def topic_map() -> list[dict[str, str]]:
         (f"{ROOT}/dev/{s}/{d}/ack", "hub→edge", "EventAck", "1", "no"),
         (f"{ROOT}/dev/{s}/{d}/cmd", "hub→edge", "DeviceCommand", "1", "no"),
         (f"{ROOT}/dev/{s}/{d}/cmd/reply", "edge→hub", "CommandResult", "1", "no"),
+        (f"{ROOT}/dev/{s}/{d}/registrations", "edge→hub", "RegistrationRequest", "1", "no"),
+        (f"{ROOT}/dev/{s}/{d}/registrations/ack", "hub→edge", "RegistrationAck", "1", "no"),
         (f"{ROOT}/site/{s}/gallery", "hub→edges", "gallery manifest", "1", "yes"),
         (f"{ROOT}/trust", "hub→edges", "signed trust list", "1", "yes"),
         (f"{ROOT}/alerts/<grid>", "hub→grid workers", "Alert", "1", "no"),
