@@ -7,16 +7,19 @@ passage still open at shutdown is closed and stored, never lost.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from edge.actuators.base import Actuator, ActuatorConfig
+from edge.actuators.gpio import GpioRelayActuator
 from edge.actuators.http import HttpRelayActuator
 from edge.actuators.log import LogActuator
 from edge.capture import FrameSource, LatestFrameReader, open_source
-from edge.config import EdgeConfig
+from edge.config import ConfigError, EdgeConfig, load_config
 from edge.decoders.faces.base import FaceBackend
 from edge.decoders.faces.stage import FaceStage
 from edge.decoders.payloads import PayloadClassifier
@@ -47,9 +50,31 @@ log = logging.getLogger(__name__)
 EventListener = Callable[[PassageEvent], None]
 
 
+RESTART_SECTIONS = (
+    "device_id",
+    "site_id",
+    "data_dir",
+    "capture",
+    "mqtt",
+    "actuator",
+    "gallery",
+    "outbox_max_events",
+)
+"""Config sections held by long-lived parts (link, camera, relay): applied on restart only."""
+
+
+def config_version(config: EdgeConfig) -> str:
+    """A short digest of the config in force (reported in the device status)."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+
+
 def build_actuator(config: ActuatorConfig) -> Actuator:
     """The actuator the config names."""
-    return HttpRelayActuator(config) if config.kind == "http" else LogActuator()
+    if config.kind == "http":
+        return HttpRelayActuator(config)
+    if config.kind == "gpio":
+        return GpioRelayActuator(config)
+    return LogActuator()
 
 
 def build_pipeline(
@@ -90,8 +115,11 @@ class EdgeAgent:
         source: FrameSource | None = None,
         qr: QrDecoder | None = None,
         face_backend: FaceBackend | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path
+        self._qr, self._face_backend = qr, face_backend
         config.data_dir.mkdir(parents=True, exist_ok=True)
         config.data_dir.chmod(0o700)  # gallery encodings are biometric data
         hub_key = load_public(config.codes.hub_public_key) if config.codes.hub_public_key else None
@@ -198,6 +226,7 @@ class EdgeAgent:
             camera=reader.state,
             versions=ComponentVersions(
                 agent=agent_version(),
+                config=config_version(self.config),
                 gallery=self.gallery.version,
                 trust_list=str(self.trust.version) if self.trust.version is not None else None,
             ),
@@ -214,6 +243,9 @@ class EdgeAgent:
             with self._lock:
                 self.pipeline.assembler.override(decision, time.monotonic(), utc_now())
             detail = "gate opened" if ok else "relay did not answer"
+        elif command.name is CommandName.SYNC_GALLERY and self.gallery_sync is not None:
+            self.gallery_sync.resync()
+            detail = f"gallery {self.gallery.version}: fetching the announced version"
         elif command.name is CommandName.SYNC_GALLERY:
             fresh = Gallery.load(self.config.path("gallery.json"))
             self.gallery.replace(fresh.refs(), fresh.encodings(), fresh.version or "")
@@ -223,6 +255,8 @@ class EdgeAgent:
             if fresh_trust.document is not None:
                 self.trust.replace(fresh_trust.document)
             detail = f"trust list version {self.trust.version}"
+        elif command.name is CommandName.RELOAD_CONFIG:
+            ok, detail = self.reload_config()
         else:
             ok, detail = False, f"{command.name} is not supported by this agent yet"
         return CommandResult(
@@ -232,6 +266,34 @@ class EdgeAgent:
             detail=detail,
             completed_at=utc_now(),
         )
+
+    def reload_config(self) -> tuple[bool, str]:
+        """Re-read the config file and rebuild the pipeline (decoders, verifiers, policies,
+        passage); sections that need a restart are named, not applied."""
+        if self.config_path is None:
+            return False, "this agent was started without a config file"
+        try:
+            fresh = load_config(self.config_path)
+        except ConfigError as exc:
+            return False, f"config not reloaded: {exc}"[:500]
+        restart = [
+            name for name in RESTART_SECTIONS if getattr(fresh, name) != getattr(self.config, name)
+        ]
+        kept = fresh.model_copy(
+            update={name: getattr(self.config, name) for name in RESTART_SECTIONS}
+        )
+        pipeline = build_pipeline(
+            kept, self.gallery, self.trust, qr=self._qr, face_backend=self._face_backend
+        )
+        with self._lock:
+            event = self.pipeline.tick(time.monotonic(), force=True)
+            self.pipeline, self.config = pipeline, kept
+        if event is not None:
+            self._emit(event)
+        detail = f"config {config_version(kept)} applied"
+        if restart:
+            detail += f"; restart to apply: {', '.join(restart)}"
+        return True, detail
 
     def _on_trust_list(self, payload: bytes) -> None:
         if self._hub_key is None:

@@ -45,7 +45,7 @@ def run(
     logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
     from edge.app import EdgeAgent
 
-    agent = EdgeAgent(_load(config))
+    agent = EdgeAgent(_load(config), config_path=config)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

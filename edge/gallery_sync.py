@@ -67,6 +67,7 @@ class GallerySync:
         self._wanted: GalleryManifest | None = None
         self._wake = threading.Condition()
         self._stopping = False
+        self._force = False
         self._thread: threading.Thread | None = None
 
     def on_manifest(self, payload: bytes) -> None:
@@ -76,6 +77,12 @@ class GallerySync:
             raise ValueError(f"gallery manifest for site {manifest.site_id}, not {self.site_id}")
         with self._wake:
             self._wanted = manifest
+            self._wake.notify_all()
+
+    def resync(self) -> None:
+        """Fetch the announced gallery again, even at the same version (a hub command)."""
+        with self._wake:
+            self._force = True
             self._wake.notify_all()
 
     def start(self) -> None:
@@ -101,6 +108,7 @@ class GallerySync:
                 if self._stopping:
                     return
                 manifest = self._wanted
+                self._force = False
             assert manifest is not None
             try:
                 self.fetch(manifest)
@@ -117,7 +125,8 @@ class GallerySync:
         return self._stopping or self._wanted is not manifest
 
     def _pending(self) -> bool:
-        return self._wanted is not None and self._wanted.version != self.gallery.version
+        wanted = self._wanted
+        return wanted is not None and (self._force or wanted.version != self.gallery.version)
 
     def fetch(self, manifest: GalleryManifest) -> None:
         """Download, check and apply the gallery ``manifest`` announces."""

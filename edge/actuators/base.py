@@ -14,8 +14,10 @@ class ActuatorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["log", "http"] = Field(
-        "log", title="Kind", description="log: record only (default); http: a network relay."
+    kind: Literal["log", "http", "gpio"] = Field(
+        "log",
+        title="Kind",
+        description="log: record only (default); http: a network relay; gpio: a relay on a pin.",
     )
     url: str | None = Field(
         None, title="Relay URL", description="For kind http: POSTed {'action', 'seconds'}."
@@ -24,6 +26,15 @@ class ActuatorConfig(BaseModel):
         5.0, gt=0, le=120, title="Open time (s)", description="How long the gate stays open."
     )
     timeout_s: float = Field(2.0, gt=0, title="Relay timeout (s)", description="HTTP timeout.")
+    gpio_chip: str = Field(
+        "/dev/gpiochip0", title="GPIO chip", description="For kind gpio: the character device."
+    )
+    gpio_line: int | None = Field(
+        None, ge=0, title="GPIO line", description="For kind gpio: the line offset (BCM number)."
+    )
+    gpio_active_low: bool = Field(
+        False, title="Active low", description="For kind gpio: the relay closes on a low level."
+    )
 
 
 class Actuator(Protocol):

@@ -134,7 +134,10 @@ def test_workers_choose_channels_severities_and_rules(
         {"channel": "email", "enabled": False},
     ]
     assert api.put("/api/me/subscriptions", json=chosen, headers=headers).status_code == 200
-    sms = lambda alert: [r.worker_id for r in directory.for_alert(alert, "sms")]  # noqa: E731
+
+    def sms(alert: Alert) -> list[str]:
+        return [r.worker_id for r in directory.for_alert(alert, "sms")]
+
     assert sms(_alert(Severity.MINOR)) == ["W-2"]  # below W-1's threshold
     assert sms(_alert(Severity.CRITICAL)) == ["W-1", "W-2"]
     assert sms(_alert(rule=AlertRule.TAILGATING)) == ["W-2"]  # not one of W-1's rules
