@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli_store import DatabaseUrl, DataDir, console
-from hub.config import StoreSettings
+from hub.config import HubSettings, StoreSettings
 from hub.devices.broker_files import Reload
 from hub.devices.bundle import DEFAULT_INSTALL_DIR, BundleError
+from hub.devices.fleet import lagging
 from hub.devices.pki import PkiError
 from hub.devices.profile import HubPaths, ProfileError
 from hub.devices.provision import provision_device, revoke
@@ -29,6 +30,7 @@ from hub.devices.registry import (
     UnknownDeviceError,
     list_devices,
 )
+from hub.faces.vault import FaceVault
 from hub.store.db import Store
 from models.base import utc_now
 
@@ -165,3 +167,37 @@ def list_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> 
             f"{device.revoked_at:%Y-%m-%d %H:%M}" if device.revoked_at else "",
         )
     Console(width=120).print(table)
+
+
+@app.command("lagging")
+def lagging_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Devices whose applied gallery or trust list is behind (from their last status)."""
+    given: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir}
+    try:
+        settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    except (ValidationError, ValueError) as exc:
+        fail(f"invalid settings (the face key derives from GRIDGATE_HUB_SECRET_KEY): {exc}")
+    store = Store.open(settings.database_url)
+    try:
+        with store.sessions() as session:
+            lags = lagging(session, FaceVault.for_hub(settings))
+    finally:
+        store.close()
+    if not lags:
+        console.print("every reporting device has the expected gallery and trust list")
+        return
+    table = Table("device", "site", "component", "has", "expected", "online", title="lagging")
+    for lag in lags:
+        table.add_row(
+            lag.device_id,
+            lag.site_id,
+            lag.component,
+            _short(lag.has),
+            _short(lag.expected),
+            "yes" if lag.online else "no",
+        )
+    Console(width=120).print(table)
+
+
+def _short(version: str | None) -> str:
+    return "-" if version is None else (version[:12] + "…" if len(version) > 16 else version)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from hub.api.deps import SessionDep, require_role
+from hub.api.deps import SessionDep, SettingsDep, require_role
 from hub.api.schemas import DeviceSummary, EventSummary
 from hub.auth.roles import Role
+from hub.devices.fleet import lagging
+from hub.faces.vault import FaceVault
 from hub.store.tables import DeviceRow, EventRow
 from models import DeviceStatus, Direction, PassageEvent
 
@@ -72,6 +74,23 @@ def list_devices(
         )
         for row in session.scalars(stmt)
     ]
+
+
+class DeviceLag(BaseModel):
+    """A device behind on its gallery or trust list."""
+
+    device_id: str
+    site_id: str
+    component: str
+    has: str | None
+    expected: str
+    online: bool
+
+
+@router.get("/devices/lagging", response_model=list[DeviceLag])
+def lagging_devices(session: SessionDep, settings: SettingsDep) -> list[DeviceLag]:
+    """Devices whose last status shows an older gallery or trust list than expected."""
+    return [DeviceLag(**vars(lag)) for lag in lagging(session, FaceVault.for_hub(settings))]
 
 
 def _status(raw: object) -> DeviceStatus | None:
