@@ -27,6 +27,8 @@ from edge.decoders.qr import registry as qr_registry
 from edge.decoders.qr.base import QrDecoder
 from edge.gallery import Gallery
 from edge.gallery_sync import GallerySync
+from edge.kiosk.kiosk import Kiosk
+from edge.kiosk.link import KioskLink
 from edge.passage.assembler import PassageAssembler
 from edge.pipeline import FramePipeline
 from edge.publish.config import OutboxConfig
@@ -58,6 +60,7 @@ RESTART_SECTIONS = (
     "mqtt",
     "actuator",
     "gallery",
+    "kiosk",
     "outbox_max_events",
 )
 """Config sections held by long-lived parts (link, camera, relay): applied on restart only."""
@@ -145,7 +148,13 @@ class EdgeAgent:
                 cache=config.path("gallery.json"),
             )
             subscriptions[topics.gallery(config.site_id)] = self.gallery_sync.on_manifest
-        self.link = EdgeLink(
+        self.kiosk = (
+            Kiosk(config, config.kiosk, self.pipeline) if config.kiosk is not None else None
+        )
+        if self.kiosk is not None:
+            subscriptions.update(self.kiosk.subscriptions())
+        link_type = EdgeLink if self.kiosk is None else KioskLink
+        self.link = link_type(
             config.mqtt,
             self.outbox,
             site_id=config.site_id,
@@ -161,6 +170,8 @@ class EdgeAgent:
             lost_after_s=config.capture.lost_after_s,
         )
         self.listeners: list[EventListener] = []
+        if self.kiosk is not None:
+            self.listeners.append(self.kiosk.session.observe)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -172,6 +183,8 @@ class EdgeAgent:
         self.link.start()
         if self.gallery_sync is not None:
             self.gallery_sync.start()
+        if self.kiosk is not None:
+            self.kiosk.start(self.link)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
         self._thread.start()
@@ -190,6 +203,8 @@ class EdgeAgent:
             self._emit(event)
         if self.gallery_sync is not None:
             self.gallery_sync.stop()
+        if self.kiosk is not None:
+            self.kiosk.stop()
         self.link.stop()
         self.actuator.close()
         self.outbox.close()
@@ -285,6 +300,8 @@ class EdgeAgent:
         pipeline = build_pipeline(
             kept, self.gallery, self.trust, qr=self._qr, face_backend=self._face_backend
         )
+        if self.kiosk is not None:
+            self.kiosk.attach(pipeline)
         with self._lock:
             event = self.pipeline.tick(time.monotonic(), force=True)
             self.pipeline, self.config = pipeline, kept

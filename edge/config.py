@@ -12,6 +12,7 @@ from edge.capture import CaptureConfig
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.payloads import PayloadConfig
 from edge.gallery_sync import GallerySyncConfig
+from edge.kiosk.config import KioskConfig
 from edge.passage.config import GatePolicy, PassageConfig
 from edge.publish.config import MqttConfig
 from edge.verify.online import OnlineVerifierConfig
@@ -99,6 +100,11 @@ class EdgeConfig(BaseModel):
     )
     outbox_max_events: int = Field(
         100_000, ge=1, title="Outbox bound", description="Oldest events dropped beyond this."
+    )
+    kiosk: KioskConfig | None = Field(
+        None,
+        title="Kiosk mode",
+        description="Self-registration screen (door plate, pass, consent, face); unset: off.",
     )
 
     def path(self, name: str) -> Path:

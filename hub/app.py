@@ -27,6 +27,7 @@ from hub.faces.enroll import load_index
 from hub.faces.vault import FaceVault
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.effects import EventEffects
+from hub.ingest.registrations import RegistrationConsumer
 from hub.ledger.lookup import SqlLedgerLookup
 from hub.match.faces import FaceIndex
 from hub.mqtt import hub_publisher
@@ -37,10 +38,13 @@ from hub.push.mqtt import MqttAlertChannel
 from hub.push.personal import PersonalChannel
 from hub.push.recipients import RecipientDirectory
 from hub.push.sse import SseBroadcaster
+from hub.registrations.desk import RegistrationDesk
 from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
 
 logger = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 30
 
 
 def new_registry() -> CollectorRegistry:
@@ -87,6 +91,7 @@ class Hub:
                 ledger=SqlLedgerLookup, faces=self.faces, sink=self.push, rules=rules.for_site
             )
         self.ingest = IngestConsumer(settings, self.store, effects=effects, registry=self.registry)
+        self.registrations = RegistrationConsumer(settings, self.store, self.vault)
         self.galleries = GalleryAnnouncer(
             self.store, self.vault, hub_publisher(settings, "gallery"), settings.gallery_announce_s
         )
@@ -105,6 +110,8 @@ class Hub:
             if with_api
             else None
         )
+        if self.api is not None:
+            self.api.state.registrations = RegistrationDesk(self.store, self.vault, self.faces)
         self._started = False
 
     def _default_channels(self) -> list[AlertChannel]:
@@ -120,6 +127,7 @@ class Hub:
         """Start push, then ingest (the store is ready once built)."""
         self.push.start()
         self.ingest.start()
+        self.registrations.start()
         self.escalator.start()
         self.galleries.start()
         self._started = True
@@ -138,10 +146,18 @@ class Hub:
             self.galleries.stop()
             self.escalator.stop()
             self.ingest.stop()
+            self.registrations.stop()
             self._started = False
         self.push.stop()
         self.store.close()
-        logger.info("hub stopped")
+        stats = self.ingest.stats()
+        logger.info(
+            "hub stopped: stored %d new events (%d duplicates, %d dead letters) in %d batches",
+            stats.stored,
+            stats.duplicates,
+            stats.dead_letters,
+            stats.batches,
+        )
 
     def serve(self) -> None:
         """Run ingest and the API until uvicorn is told to exit (SIGINT/SIGTERM)."""
@@ -170,6 +186,10 @@ class Hub:
         """Run ingest only, until ``stop`` is set."""
         self.start()
         try:
+            if self.ingest.wait_ready(READY_TIMEOUT_S):
+                logger.info("ingest subscribed: taking events")
+            else:
+                logger.warning("ingest not subscribed after %d s; still trying", READY_TIMEOUT_S)
             stop.wait()
         finally:
             self.stop()

@@ -14,6 +14,7 @@ from hub.api.routes import (
     gallery,
     health,
     ledger,
+    registrations,
     subscriptions,
     tasks,
 )
@@ -50,6 +51,7 @@ def create_app(
     app.include_router(ledger.router)
     app.include_router(tasks.router)
     app.include_router(subscriptions.router)
+    app.include_router(registrations.router)
     app.include_router(gallery.router)
     mount_dashboard(app)
     return app

@@ -28,14 +28,14 @@ KILL_AFTER_STORED = 800
 class HubProcess:
     """``python -m hub.cli ingest`` configured through the environment."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    def __init__(self, env: dict[str, str], log: Path, log_level: str = "WARNING") -> None:
+        self.env, self.log, self.log_level = env, log, log_level
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "ingest", "--log-level", "WARNING"],
+                [sys.executable, "-m", "hub.cli", "ingest", "--log-level", self.log_level],
                 cwd=REPO,
                 env=self.env,
                 stdout=out,

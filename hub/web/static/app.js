@@ -316,6 +316,41 @@ async function download(format) {
   URL.revokeObjectURL(link.href);
 }
 
+// ---- kiosk self-registrations ----------------------------------------------------------------
+async function loadRegistrations() {
+  const pending = await api("/api/registrations");
+  $("#registration-list").replaceChildren(...pending.map((r) => {
+    const note = el("input", { "data-field": "note", placeholder: t("note"), maxlength: "1000" });
+    const decide = (action) => decideRegistration(r.request_id, action, note.value);
+    return el("li", { class: `card registration${r.address_known ? "" : " flagged"}`,
+      "data-request-id": r.request_id, "data-address-known": String(r.address_known) },
+      el("div", { class: "alert-head" },
+        el("strong", {}, r.name_masked || "-"),
+        el("span", {}, r.address_code),
+        r.address_known ? null : el("span", { class: "escalated" }, t("address_unknown"))),
+      el("div", { class: "meta" }, `${t("grid")} ${r.grid_id ?? "-"} · ${t("kiosk")} ${r.device_id} · ` +
+        `${t("received")} ${when(r.received_at)} · ${t("consent")} ${r.consent_version} · ` +
+        `${t("quality")} ${r.face_quality.toFixed(2)}`),
+      el("div", { class: "actions" }, note,
+        el("button", { type: "button", class: "primary", "data-action": "approve",
+          disabled: !r.address_known, onclick: () => decide("approve") }, t("approve")),
+        el("button", { type: "button", "data-action": "reject", onclick: () => decide("reject") }, t("reject"))));
+  }));
+  $("#registration-count").textContent = String(pending.length);
+  $("#registrations-empty").hidden = pending.length > 0;
+}
+
+async function decideRegistration(requestId, action, note) {
+  try {
+    await api(`/api/registrations/${requestId}/${action}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note }),
+    });
+    await loadRegistrations();
+  } catch (error) {
+    window.alert(`${t("failed")}: ${error.message}`);
+  }
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
   for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
@@ -323,6 +358,7 @@ function showTab(name) {
   if (name === "coverage") loadCoverage();
   if (name === "tasks") loadTasks();
   if (name === "reports") loadReport();
+  if (name === "registrations") loadRegistrations();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -346,6 +382,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("#tab-devices").hidden) loadDevices().catch(() => {});
     if (!$("#tab-coverage").hidden) loadCoverage().catch(() => {});
     if (!$("#tab-reports").hidden) loadReport().catch(() => {});
+    if (!$("#tab-registrations").hidden) loadRegistrations().catch(() => {});
   }, 10000);
   applyLabels();
   start();

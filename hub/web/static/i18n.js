@@ -31,6 +31,10 @@ export const LABELS = {
     "step.cross_check": "物业/水电核对",
     "resolution.registered_now": "已登记", "resolution.false_alarm": "误报",
     "resolution.moved_away": "已搬离", "resolution.isolated": "已隔离", "resolution.other": "其他",
+    registrations: "自助登记", pending_registrations: "待审核的自助登记",
+    no_registrations: "暂无待审核的登记", approve: "通过", reject: "驳回",
+    address_unknown: "地址不在台账中", kiosk: "自助机", consent: "同意书", quality: "人脸质量",
+    received: "提交时间",
   },
   en: {
     title: "smart gates", login: "Log in", username: "User name", password: "Password",
@@ -66,6 +70,10 @@ export const LABELS = {
     "resolution.registered_now": "Registered now", "resolution.false_alarm": "False alarm",
     "resolution.moved_away": "Moved away", "resolution.isolated": "Isolated",
     "resolution.other": "Other",
+    registrations: "Registrations", pending_registrations: "Pending self-registrations",
+    no_registrations: "No registrations to review", approve: "Approve", reject: "Reject",
+    address_unknown: "Address not in the ledger", kiosk: "Kiosk", consent: "Consent",
+    quality: "Face quality", received: "Received",
   },
 };
 

@@ -1,0 +1,98 @@
+"""Two ingest workers on one PostgreSQL split the events through the `$share` subscription;
+one is killed (SIGKILL) mid-stream and every event is still stored exactly once."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+
+from hub.store import DeadLetterRow, EventRow, Store
+from tests.hub.conftest import TEST_SECRET
+from tests.hub.postgres import temporary_schema
+from tests.hub.test_crash import HubProcess, _devices_seen, _wait
+from tests.support.broker import MosquittoBroker
+from tests.support.factories import passage_event
+from tests.support.hub_publisher import HubPublisher
+
+TOTAL = 2000
+KILL_AFTER_STORED = 400
+STOPPED_RE = re.compile(r"hub stopped: stored (\d+) new events")
+
+
+@pytest.fixture
+def pg_url(pg_database: URL) -> Iterator[str]:
+    with temporary_schema(pg_database) as url:
+        yield url.render_as_string(hide_password=False)
+
+
+def _worker(name: str, broker: MosquittoBroker, db_url: str, tmp_path: Path) -> HubProcess:
+    env = {
+        **os.environ,
+        "GRIDGATE_HUB_DATABASE_URL": db_url,
+        "GRIDGATE_HUB_DATA_DIR": str(tmp_path / name),
+        "GRIDGATE_HUB_MQTT_HOST": broker.host,
+        "GRIDGATE_HUB_MQTT_PORT": str(broker.port),
+        "GRIDGATE_HUB_MQTT_CLIENT_ID": f"hub-{name}",
+        "GRIDGATE_HUB_SECRET_KEY": TEST_SECRET,
+    }
+    return HubProcess(env, tmp_path / f"{name}.log", log_level="INFO")
+
+
+def _subscribed(worker: HubProcess) -> bool:
+    return worker.log.exists() and "ingest subscribed" in worker.log.read_text()
+
+
+def _count(store: Store, table: type[EventRow] | type[DeadLetterRow]) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+@pytest.mark.slow
+def test_two_workers_split_the_load_and_a_killed_one_loses_nothing(
+    broker: MosquittoBroker, pg_url: str, tmp_path: Path
+) -> None:
+    first, second = (_worker(n, broker, pg_url, tmp_path) for n in ("w1", "w2"))
+    first.start()
+    store = Store.open(pg_url)  # migrated here, so both workers find the schema ready
+    second.start()
+    edge = HubPublisher(broker.host, broker.port, client_id="scale-edge", resend_after=2.0)
+    edge.start()
+    try:
+        for worker in (first, second):
+            _wait(partial(_subscribed, worker), 90, "the workers to subscribe", worker.log)
+        edge.announce("site-a", "gate-01")
+        _wait(lambda: _devices_seen(store), 30, "the status to be stored", first.log)
+        sent = [passage_event(device_id=f"gate-0{i % 4}", seq=i) for i in range(TOTAL)]
+        for event in sent[: TOTAL // 2]:
+            edge.publish(event)
+        _wait(
+            lambda: _count(store, EventRow) >= KILL_AFTER_STORED,
+            60,
+            "the first events to be stored",
+            first.log,
+        )
+        first.kill()
+        for event in sent[TOTAL // 2 :]:
+            edge.publish(event)
+        assert edge.wait_settled(120), f"{edge.pending} events never acked"
+        assert second.terminate() == 0
+        with store.sessions() as session:
+            stored = list(session.scalars(select(EventRow.event_id)))
+        assert len(stored) == TOTAL and set(stored) == {e.event_id for e in sent}
+        assert _count(store, DeadLetterRow) == 0
+        match = STOPPED_RE.search(second.log.read_text())
+        assert match is not None, second.log.read_text()[-2000:]
+        by_second = int(match.group(1))
+        assert 0 < by_second < TOTAL  # the killed worker had stored its share
+    finally:
+        edge.stop()
+        first.kill()
+        second.kill()
+        store.close()
