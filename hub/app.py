@@ -111,7 +111,9 @@ class Hub:
             else None
         )
         if self.api is not None:
-            self.api.state.registrations = RegistrationDesk(self.store, self.vault, self.faces)
+            self.api.state.registrations = RegistrationDesk(
+                self.store, self.vault, self.faces, on_enrolled=self.galleries.announce_soon
+            )
         self._started = False
 
     def _default_channels(self) -> list[AlertChannel]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from hub.faces.vault import FaceVault
 from hub.match.faces import FaceIndex
@@ -22,10 +22,18 @@ def visible(row: RegistrationRow, grids: Collection[str] | None) -> bool:
 class RegistrationDesk:
     """Decisions on registrations; an approved face joins the hub's face index after commit."""
 
-    def __init__(self, store: Store, vault: FaceVault, faces: FaceIndex) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vault: FaceVault,
+        faces: FaceIndex,
+        on_enrolled: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.vault = vault
         self.faces = faces
+        self.on_enrolled = on_enrolled
+        """Called after an approval commits (the hub re-announces the site galleries)."""
 
     def approve(
         self, row_id: uuid.UUID, by: str, note: str = "", grids: Collection[str] | None = None
@@ -37,6 +45,8 @@ class RegistrationDesk:
                 return None
             enrolled = approve(session, self.vault, row, by, utc_now(), note)
         self.faces.add(enrolled.resident_id, enrolled.encoding)
+        if self.on_enrolled is not None:
+            self.on_enrolled()
         return row
 
     def reject(

@@ -80,7 +80,8 @@ def test_approval_adds_the_resident_occupies_the_household_and_enrols_the_face(
     ledger: Store, vault: FaceVault
 ) -> None:
     faces = FaceIndex()
-    desk = RegistrationDesk(ledger, vault, faces)
+    announced: list[str] = []
+    desk = RegistrationDesk(ledger, vault, faces, on_enrolled=lambda: announced.append("now"))
     sent = request(address_code=PLATE_A, face_encoding=encoding(7))
     _record(ledger, vault, sent)
     decided = desk.approve(sent.request_id, "wa", "seen the ID card", grids={"G-A"})
@@ -104,6 +105,7 @@ def test_approval_adds_the_resident_occupies_the_household_and_enrols_the_face(
     assert row.sealed_face is None  # one copy only: the enrolment
     nearest = faces.nearest(encoding(7))
     assert nearest.ref == resident.resident_id
+    assert announced == ["now"]  # the site galleries are re-announced to the edges
     with pytest.raises(DecisionError, match="already approved"):
         desk.approve(sent.request_id, "wa")
 
