@@ -38,8 +38,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """A Chromium per test module: Playwright's sync API keeps an event loop running in the
+    main thread while it is open, which later tests' own loops must not meet."""
     executable = chromium_path()
     if executable is None:
         message = "no Chromium: apt-get install chromium (make test-system does)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -48,12 +49,13 @@ def test_acknowledge_sweep_resolve_with_audit_and_live_updates(
     client: TestClient, store: Store, stream: SseBroadcaster
 ) -> None:
     alert = raise_alert(store, "G-A")
-    loop = asyncio.new_event_loop()
+    loop = asyncio.new_event_loop()  # a browser's stream loop, in its own thread
+    threading.Thread(target=loop.run_forever, daemon=True).start()
 
     async def subscribe() -> Subscription:
         return stream.subscribe(frozenset({"G-A"}))
 
-    subscription = loop.run_until_complete(subscribe())
+    subscription = asyncio.run_coroutine_threadsafe(subscribe(), loop).result(10)
     headers = bearer(client, "wang")
     url = f"/api/alerts/{alert.alert_id}"
     early = client.post(f"{url}/resolve", json={"resolution": "false_alarm"}, headers=headers)
@@ -86,9 +88,13 @@ def test_acknowledge_sweep_resolve_with_audit_and_live_updates(
         ("wang", "viewed"),
     ]
     assert detail["acknowledged_by"] == "wang" and detail["resolved_by"] == "wang"
-    loop.run_until_complete(asyncio.sleep(0))  # deliver what send() scheduled on the loop
-    pushed = [subscription.queue.get_nowait().state for _ in range(subscription.queue.qsize())]
-    loop.close()
+
+    async def drain() -> list[AlertState]:
+        await asyncio.sleep(0)  # deliver what send() scheduled on the loop
+        return [subscription.queue.get_nowait().state for _ in range(subscription.queue.qsize())]
+
+    pushed = asyncio.run_coroutine_threadsafe(drain(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
     assert pushed == [
         AlertState.ACKNOWLEDGED,
         AlertState.IN_PROGRESS,
