@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from edge.actuators.base import Actuator, ActuatorConfig
@@ -45,7 +46,7 @@ from models.codec import decode
 from models.commands import CommandName, CommandResult, DeviceCommand
 from models.events import GateAction, GateDecision, HealthCodeFormat, PassageEvent
 from models.keys import load_public
-from models.status import ComponentVersions, DeviceStatus
+from models.status import ComponentVersions, DeviceStatus, DeviceWarning
 from models.trust import SignedTrustList
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,16 @@ class EdgeAgent:
                 gallery=self.gallery.version,
                 trust_list=str(self.trust.version) if self.trust.version is not None else None,
             ),
+            trust_synced_at=self.trust.synced_at,
+            warnings=self._warnings(),
         )
+
+    def _warnings(self) -> list[DeviceWarning]:
+        synced = self.trust.synced_at
+        if self.trust.version is None or synced is None:
+            return [DeviceWarning.TRUST_LIST_MISSING]
+        stale_after = timedelta(hours=self.config.codes.trust_stale_after_h)
+        return [DeviceWarning.TRUST_LIST_STALE] if utc_now() - synced > stale_after else []
 
     def handle_command(self, command: DeviceCommand) -> CommandResult:
         """Carry out a hub command and say how it went."""

@@ -56,6 +56,12 @@ class CodesConfig(BaseModel):
         title="Hub public key",
         description="PEM of the hub's signing key; only trust lists it signed are applied.",
     )
+    trust_stale_after_h: float = Field(
+        24,
+        gt=0,
+        title="Trust list stale after (h)",
+        description="Warn in the device status when no hub-signed list arrived for this long.",
+    )
     online: OnlineVerifierConfig | None = Field(
         None,
         title="Online platform verifier",

@@ -41,3 +41,10 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+def resident_id_for(holder_ref: str) -> str:
+    """The resident id the hub gives a person it learns from a holder reference (ledger import,
+    kiosk approval): stable for the same person and key, so an edge can tell whether the face
+    it matched is the pass's holder."""
+    return "r" + holder_ref.removeprefix(HOLDER_REF_PREFIX)[:20]

@@ -28,6 +28,13 @@ class ComponentVersions(WireModel):
     gallery: str | None = Field(None, max_length=64, title="Gallery version")
 
 
+class DeviceWarning(StrEnum):
+    """Something an operator should look at on this device."""
+
+    TRUST_LIST_MISSING = "trust_list_missing"
+    TRUST_LIST_STALE = "trust_list_stale"
+
+
 class DeviceStatus(WireModel):
     """Heartbeat of one edge device; ``online=False`` is also its last will."""
 
@@ -41,3 +48,9 @@ class DeviceStatus(WireModel):
     dropped_events: int = Field(0, ge=0, title="Events dropped by the bounded outbox")
     camera: CameraState = Field(CameraState.DISABLED, title="Camera state")
     versions: ComponentVersions
+    trust_synced_at: Timestamp | None = Field(
+        None, title="Trust list synced", description="When a hub-signed trust list last arrived."
+    )
+    warnings: list[DeviceWarning] = Field(
+        default_factory=list, max_length=16, title="Warnings", description="Shown on the dashboard."
+    )

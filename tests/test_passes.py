@@ -120,6 +120,16 @@ def test_three_code_policy() -> None:
     assert _verify(ISSUER.issue(doses=1), policy=CodePolicy(min_doses=2)).policy_passed is False
 
 
+def test_a_site_can_accept_only_dynamic_passes() -> None:
+    dynamic_only = CodePolicy(max_validity_min=5)
+    refreshed = ISSUER.issue(valid_for_s=3 * 60)  # an app refreshes it every few minutes
+    day_pass = ISSUER.issue(valid_for_s=24 * 3600)  # what a screenshot could keep showing
+    assert _verify(refreshed, policy=dynamic_only).policy_passed is True
+    day = _verify(day_pass, policy=dynamic_only)
+    assert day.status is VerificationStatus.VALID and day.policy_passed is False
+    assert _verify(day_pass).policy_passed is True  # sites that do not ask accept it
+
+
 def _signed(version: int, hub: Issuer, *issuers: Issuer) -> SignedTrustList:
     document = TrustListDocument(
         version=version,

@@ -39,6 +39,12 @@ class GatePolicy(BaseModel):
     open_on_green_code: bool = Field(
         True, title="Open on a valid green code", description="A verified green pass opens it."
     )
+    bind_pass_to_face: bool = Field(
+        False,
+        title="Bind the pass to the face",
+        description="Where faces are enrolled: a known face showing a pass whose holder is "
+        "someone else (a screenshot of another person's pass) is refused as holder_mismatch.",
+    )
     require_liveness: bool = Field(
         False,
         title="Require liveness",

@@ -16,6 +16,7 @@ from models.events import (
     ReasonCode,
     VerificationStatus,
 )
+from models.identity import resident_id_for
 
 
 def decide(observations: Sequence[Observation], policy: GatePolicy) -> GateDecision:
@@ -28,11 +29,29 @@ def decide(observations: Sequence[Observation], policy: GatePolicy) -> GateDecis
             _judge_code(obs, policy, deny, allow, hold)
         elif isinstance(obs, FaceObservation):
             _judge_face(obs, policy, allow, hold)
+    if policy.bind_pass_to_face and _someone_elses_pass(observations):
+        (deny if policy.deny_on_invalid_pass else hold).append("holder_mismatch")
+        allow.clear()
     if deny:
         return GateDecision(action=GateAction.DENY, reasons=deny)
     if allow:
         return GateDecision(action=GateAction.OPEN, reasons=allow)
     return GateDecision(action=GateAction.HOLD, reasons=hold or ["nothing_verified"])
+
+
+def _someone_elses_pass(observations: Sequence[Observation]) -> bool:
+    """A known face and a pass whose holder is nobody among the known faces."""
+    known = {
+        o.local_match.resident_ref
+        for o in observations
+        if isinstance(o, FaceObservation) and o.local_match.decision is FaceDecision.KNOWN
+    }
+    holders = {
+        resident_id_for(o.holder_ref)
+        for o in observations
+        if isinstance(o, HealthCodeObservation) and o.holder_ref is not None
+    }
+    return bool(known and holders and not holders <= known)
 
 
 def _judge_code(

@@ -31,6 +31,13 @@ class CodePolicy(BaseModel):
         description="Trips riskier than this in the last 7 days fail the check.",
     )
     min_doses: int = Field(0, ge=0, title="Minimum vaccination doses")
+    max_validity_min: float | None = Field(
+        None,
+        gt=0,
+        title="Dynamic passes only (min)",
+        description="Refuse passes valid for longer than this many minutes: the site accepts "
+        "only short-lived, refreshed passes, so an old screenshot stops working.",
+    )
     dcc: DccRules = Field(
         default_factory=DccRules,
         title="EU DCC colours",
@@ -49,6 +56,11 @@ class CodePolicy(BaseModel):
         if _RISK_ORDER[claims.trip_risk] > _RISK_ORDER[self.max_trip_risk]:
             return False
         if claims.doses < self.min_doses:
+            return False
+        if (
+            self.max_validity_min is not None
+            and claims.expires_at - claims.issued_at > self.max_validity_min * 60
+        ):
             return False
         if self.max_test_age_h is not None:
             if claims.test_at is None or claims.test_result is not TestResult.NEGATIVE:

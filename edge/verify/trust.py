@@ -9,8 +9,10 @@ under its thumbprint) refuses the whole list, and the one in force stays.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,6 +73,8 @@ class TrustStore:
         self._dcc: dict[str, DccSignerKey] = {}
         self._shc: dict[tuple[str, str], TrustedShcKey] = {}
         self.version: int | None = None
+        self.synced_at: datetime | None = None
+        """When a hub-signed list last arrived (or the cache was written)."""
         self.document: TrustListDocument | None = None
 
     def replace(self, document: TrustListDocument) -> None:
@@ -118,7 +122,10 @@ class TrustStore:
     ) -> bool:
         """Verify and apply a hub-signed list if newer; cache it. False when not newer."""
         verify_trust_list(signed, hub_key)
+        self.synced_at = datetime.now(UTC)  # the hub confirmed the list, newer or not
         if self.version is not None and signed.document.version <= self.version:
+            if cache is not None and cache.is_file():
+                os.utime(cache)  # the cache's age is the last sync, across restarts
             return False
         self.replace(signed.document)
         if cache is not None:
@@ -136,4 +143,5 @@ class TrustStore:
             if hub_key is not None:
                 verify_trust_list(signed, hub_key)
             store.replace(signed.document)
+            store.synced_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return store

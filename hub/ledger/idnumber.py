@@ -13,7 +13,12 @@ from datetime import date
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
-from models.identity import HOLDER_REF_PREFIX, mask_id_number, normalise_id_number
+from models.identity import (
+    HOLDER_REF_PREFIX,
+    mask_id_number,
+    normalise_id_number,
+    resident_id_for,
+)
 
 __all__ = [
     "HolderHasher",
@@ -116,8 +121,3 @@ _SHIFTS = range(150, -1, -10)
 def mask_canonical(number: str) -> str:
     """:func:`mask_id_number` of a validated 18-character number."""
     return number[:3] + "***********" + number[-4:]
-
-
-def resident_id_for(holder_ref: str) -> str:
-    """The resident id the importer gives a new resident: stable for the same person and key."""
-    return "r" + holder_ref.removeprefix(HOLDER_REF_PREFIX)[:20]

@@ -7,6 +7,7 @@ as an edge would, so the alert travels gate → MQTT → ingest → match → al
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from hub.app import Hub
 from hub.auth.roles import Role
 from hub.ledger import sample
+from models import ComponentVersions, DeviceStatus, encode, topics
 from models.base import new_id, utc_now
 from models.events import (
     Direction,
@@ -25,6 +27,7 @@ from models.events import (
     GateDecision,
     PassageEvent,
 )
+from models.status import DeviceWarning
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
 from tests.support.hub_publisher import HubPublisher
@@ -41,6 +44,19 @@ class Gate:
     def __init__(self, hub: Hub, port: int, publisher: HubPublisher, site: str, grid: str) -> None:
         self.hub, self.port, self.publisher, self.site, self.grid = hub, port, publisher, site, grid
         self.url = f"http://127.0.0.1:{port}/"
+
+    def stale_gate(self, device_id: str) -> None:
+        """A gate whose trust list has not been refreshed for a day reports so."""
+        status = DeviceStatus(
+            device_id=device_id,
+            site_id=self.site,
+            online=True,
+            reported_at=utc_now(),
+            versions=ComponentVersions(agent="test", trust_list="3"),
+            trust_synced_at=utc_now() - timedelta(hours=30),
+            warnings=[DeviceWarning.TRUST_LIST_STALE],
+        )
+        self.publisher.publish_raw(topics.status(self.site, device_id), encode(status), retain=True)
 
     def stranger_passes(self, track_id: int = 1) -> None:
         event = PassageEvent(
@@ -131,8 +147,11 @@ def test_operator_sees_a_live_alert_acknowledges_and_resolves_it(
         expect(page.locator("#feed-empty")).to_be_visible()
         page.screenshot(path=screenshots / "03-resolved.png", full_page=True)
 
+        gate.stale_gate("gate-02")
         page.click("[data-tab=devices]")
         expect(page.locator("#device-table tr[data-device-id=gate-01]")).to_contain_text("online")
+        stale = page.locator("#device-table tr[data-device-id=gate-02] td.warnings")
+        expect(stale).to_have_text("trust list stale")
         page.click("[data-tab=coverage]")
         expect(page.locator(f"#coverage-table tr[data-grid-id={gate.grid}]")).to_be_visible()
         page.screenshot(path=screenshots / "04-coverage.png", full_page=True)

@@ -25,6 +25,7 @@ from models.events import (
     VerificationStatus,
 )
 from models.events import FaceMatch as Match
+from models.identity import resident_id_for
 from tests.support.factories import encoding
 
 
@@ -151,3 +152,33 @@ def test_gates_work_without_faces_and_by_manual_override() -> None:
     assert event is not None
     assert event.decision.operator_id == "op-3"
     assert event.observations == []
+
+
+def _holders_pass(holder_ref: str) -> HealthCodeObservation:
+    return _code().model_copy(update={"holder_ref": holder_ref})
+
+
+def _known(resident_ref: str) -> FaceObservation:
+    face = _face(1, FaceDecision.KNOWN)
+    return face.model_copy(
+        update={"local_match": Match(decision=FaceDecision.KNOWN, resident_ref=resident_ref)}
+    )
+
+
+def test_a_pass_bound_to_the_face_refuses_someone_elses_pass() -> None:
+    mine, theirs = "h1:" + "a" * 32, "h1:" + "b" * 32
+    me = resident_id_for(mine)
+    bound = GatePolicy(bind_pass_to_face=True)
+    screenshot = decide([_known(me), _holders_pass(theirs)], bound)
+    assert screenshot.action is GateAction.DENY and "holder_mismatch" in screenshot.reasons
+    held = decide(
+        [_known(me), _holders_pass(theirs)],
+        GatePolicy(bind_pass_to_face=True, deny_on_invalid_pass=False),
+    )
+    assert held.action is GateAction.HOLD and "holder_mismatch" in held.reasons
+    own = decide([_known(me), _holders_pass(mine)], bound)
+    assert own.action is GateAction.OPEN and "holder_mismatch" not in own.reasons
+    no_face = decide([_holders_pass(theirs)], bound)  # nothing to bind to: the pass decides
+    assert no_face.action is GateAction.OPEN
+    unbound = decide([_known(me), _holders_pass(theirs)], GatePolicy())
+    assert unbound.action is GateAction.OPEN

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import cv2
@@ -16,6 +18,7 @@ from edge.simulate.scenes import Scene, render
 from hub.codes.cli import app as codes_cli
 from hub.codes.publish import publish_trust_list
 from models.base import utc_now
+from models.status import DeviceWarning
 from models.trust import IssuerKey, SignedTrustList, TrustListDocument, sign_trust_list
 from tests.edge.helpers import wait_for
 from tests.support.broker import MosquittoBroker
@@ -37,18 +40,21 @@ def _agent(tmp_path: Path, broker: MosquittoBroker) -> EdgeAgent:
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0.png"), render(Scene()))
+    (tmp_path / "hub.pem").write_text(HUB.public_pem())
+    return EdgeAgent(_agent_config(tmp_path, broker))
+
+
+def _agent_config(tmp_path: Path, broker: MosquittoBroker) -> EdgeConfig:
     hub_pem = tmp_path / "hub.pem"
-    hub_pem.write_text(HUB.public_pem())
-    config = EdgeConfig(
+    return EdgeConfig(
         device_id="gate-01",
         site_id="site-a",
         data_dir=tmp_path / "data",
-        capture=CaptureConfig(source=str(frames), loop=True, fps=5),
+        capture=CaptureConfig(source=str(tmp_path / "frames"), loop=True, fps=5),
         faces=FaceConfig(enabled=False),
         codes=CodesConfig(hub_public_key=hub_pem),
         mqtt=MqttConfig(host=broker.host, port=broker.port),
     )
-    return EdgeAgent(config)
 
 
 def test_retained_trust_list_reaches_a_connecting_edge_and_is_cached(
@@ -85,3 +91,21 @@ def test_publishing_to_an_unreachable_broker_fails_clearly(tmp_path: Path) -> No
     result = CliRunner().invoke(codes_cli, ["publish-trust-list", str(path), "--port", "9"])
     assert result.exit_code == 2
     assert "cannot reach the broker" in result.output
+
+
+def test_the_status_warns_when_the_trust_list_is_missing_or_stale(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    agent = _agent(tmp_path, broker)
+    assert agent.status().warnings == [DeviceWarning.TRUST_LIST_MISSING]
+    cache = tmp_path / "data" / "trust.json"
+    assert agent.trust.apply_signed(_signed(4), HUB.key.public_key(), cache)
+    fresh = agent.status()
+    assert fresh.warnings == [] and fresh.trust_synced_at is not None
+    day_old = time.time() - 25 * 3600
+    os.utime(cache, (day_old, day_old))  # no list from the hub for a day
+    restarted = EdgeAgent(_agent_config(tmp_path, broker))
+    assert restarted.trust.version == 4
+    assert restarted.status().warnings == [DeviceWarning.TRUST_LIST_STALE]
+    assert not restarted.trust.apply_signed(_signed(4), HUB.key.public_key(), cache)
+    assert restarted.status().warnings == []  # the same version, re-confirmed: synced again

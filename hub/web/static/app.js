@@ -249,7 +249,8 @@ async function loadDevices() {
       el("td", {}, d.status ? d.status.fps.toFixed(1) : "-"),
       el("td", {}, d.status ? d.status.queue_depth : "-"),
       el("td", {}, d.status ? d.status.camera : "-"),
-      el("td", {}, when(d.last_seen)))));
+      el("td", {}, when(d.last_seen)),
+      el("td", { class: "warnings" }, (d.status?.warnings ?? []).map((w) => t(`warning.${w}`)).join(", ")))));
 }
 
 async function loadCoverage() {
