@@ -144,6 +144,10 @@ def test_tasks_results_and_the_close_out_over_the_api(
     assert acked.status_code == 200
     client.post(f"/api/alerts/{alert.alert_id}/resolve", json={"resolution": "other"}, headers=ops)
 
+    (coverage,) = client.get("/api/coverage", headers=ops).json()
+    assert coverage["households_reached"] == 1
+    assert coverage["households_reached_pct"] == round(100 / coverage["households"], 1)
+
     (row,) = client.get("/api/reports/daily", headers=ops).json()
     assert row["grid_id"] == grid and row["tasks"] == 5 and row["tasks_done"] == 1
     assert row["reached"] == 1 and row["away"] == 0

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from hub.api.deps import StaffDep, StoreDep
 from hub.store.alert_tables import AlertRow
 from hub.store.ledger_tables import AddressRow, GridRow, HouseholdRow, ResidentRow
+from hub.store.task_tables import TaskRow
 from models.alerts import AlertState
 
 router = APIRouter(prefix="/api", tags=["coverage"])
@@ -26,6 +27,8 @@ class GridCoverage(BaseModel):
     faces_enrolled: int
     open_alerts: int
     faces_enrolled_pct: float = Field(description="Residents with an enrolled face, percent.")
+    households_reached: int = Field(description="Households a worker has reached on a task.")
+    households_reached_pct: float = Field(description="Of all households, percent.")
 
 
 @router.get("/coverage", response_model=list[GridCoverage])
@@ -55,6 +58,11 @@ def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
         .where(AlertRow.state != str(AlertState.RESOLVED))
         .group_by(AlertRow.grid_id)
     )
+    reached = (
+        select(TaskRow.grid_id, func.count(func.distinct(TaskRow.address_code)))
+        .where(TaskRow.result == "reached", TaskRow.address_code.is_not(None))
+        .group_by(TaskRow.grid_id)
+    )
     with store.sessions() as session:
         grids = session.execute(
             select(GridRow.grid_id, GridRow.name).order_by(GridRow.grid_id)
@@ -64,6 +72,7 @@ def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
         }
         by_residents = {g: (int(n), int(f or 0)) for g, n, f in session.execute(residents)}
         by_alerts = {g: int(n) for g, n in session.execute(alerts)}
+        by_reached = {g: int(n) for g, n in session.execute(reached)}
         rows = []
         for grid_id, name in grids:
             if not caller.sees_grid(grid_id):
@@ -81,6 +90,10 @@ def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
                     faces_enrolled=faces,
                     open_alerts=by_alerts.get(grid_id, 0),
                     faces_enrolled_pct=round(100 * faces / people, 1) if people else 0.0,
+                    households_reached=by_reached.get(grid_id, 0),
+                    households_reached_pct=round(100 * by_reached.get(grid_id, 0) / total, 1)
+                    if total
+                    else 0.0,
                 )
             )
     return rows

@@ -261,6 +261,8 @@ async function loadCoverage() {
       el("td", {}, g.vacant), el("td", {}, g.residents),
       el("td", {}, el("span", { class: "bar" }, el("span", { style: `width:${g.faces_enrolled_pct}%` })),
         ` ${g.faces_enrolled} (${g.faces_enrolled_pct}%)`),
+      el("td", {}, el("span", { class: "bar" }, el("span", { style: `width:${g.households_reached_pct}%` })),
+        ` ${g.households_reached} (${g.households_reached_pct}%)`),
       el("td", {}, g.open_alerts))));
 }
 
