@@ -12,6 +12,7 @@ from hub.api.routes import (
     coverage,
     events,
     gallery,
+    groups,
     health,
     ledger,
     registrations,
@@ -53,5 +54,6 @@ def create_app(
     app.include_router(subscriptions.router)
     app.include_router(registrations.router)
     app.include_router(gallery.router)
+    app.include_router(groups.router)
     mount_dashboard(app)
     return app

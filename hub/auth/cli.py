@@ -37,6 +37,9 @@ def add(
     worker: Annotated[
         str | None, typer.Option("--worker", help="The ledger's worker id (grid workers).")
     ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="The ledger's group id (group admins).")
+    ] = None,
     name: Annotated[str, typer.Option("--name", help="Name shown on the dashboard.")] = "",
     password_stdin: PasswordStdin = False,
     database_url: DatabaseUrl = None,
@@ -48,7 +51,14 @@ def add(
     try:
         with store.transaction() as session:
             create_user(
-                session, username, password, role, utc_now(), display_name=name, worker_id=worker
+                session,
+                username,
+                password,
+                role,
+                utc_now(),
+                display_name=name,
+                worker_id=worker,
+                group_id=group,
             )
     except UserError as exc:
         fail(str(exc))

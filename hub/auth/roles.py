@@ -8,12 +8,14 @@ from enum import StrEnum
 
 class Role(StrEnum):
     """What a login may do: admins manage logins, operators watch every grid, grid workers
-    handle the alerts of their grids, devices fetch what their site needs."""
+    handle the alerts of their grids, devices fetch what their site needs, a group admin
+    watches the codes of one group's members."""
 
     ADMIN = "admin"
     OPERATOR = "operator"
     GRID_WORKER = "grid_worker"
     DEVICE = "device"
+    GROUP_ADMIN = "group_admin"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Principal:
     grids: frozenset[str] | None
     site_id: str | None = None
     """A device's site (devices only)."""
+    group_id: str | None = None
+    """The group a group admin watches (group admins only)."""
 
     def sees_grid(self, grid_id: str) -> bool:
         """This caller may see alerts and tasks of ``grid_id``."""

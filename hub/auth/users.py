@@ -13,7 +13,7 @@ from hub.auth.roles import Principal, Role
 from hub.devices.passwords import PasswordHashError
 from hub.devices.passwords import verify_password as verify_device_password
 from hub.store.device_tables import RegisteredDeviceRow
-from hub.store.ledger_tables import GridRow, GridWorkerRow, worker_grids
+from hub.store.ledger_tables import GridRow, GridWorkerRow, GroupRow, worker_grids
 from hub.store.user_tables import UserRow
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}")
@@ -33,6 +33,7 @@ def create_user(
     *,
     display_name: str = "",
     worker_id: str | None = None,
+    group_id: str | None = None,
 ) -> UserRow:
     """Add a login; grid workers must name a worker of the ledger."""
     if not USERNAME_RE.fullmatch(username):
@@ -44,12 +45,17 @@ def create_user(
         raise UserError("a grid_worker login needs --worker (the ledger's worker id)")
     if worker_id is not None and session.get(GridWorkerRow, worker_id) is None:
         raise UserError(f"no grid worker {worker_id} in the ledger")
+    if role is Role.GROUP_ADMIN and group_id is None:
+        raise UserError("a group_admin login needs --group (the ledger's group id)")
+    if group_id is not None and session.get(GroupRow, group_id) is None:
+        raise UserError(f"no group {group_id} in the ledger")
     row = UserRow(
         username=username,
         password_hash=hash_password(password),
         role=str(role),
         display_name=display_name or username,
         worker_id=worker_id,
+        group_id=group_id,
         disabled=False,
         created_at=now,
     )
@@ -115,10 +121,13 @@ def principal(session: Session, username: str, role: Role) -> Principal | None:
             select(GridRow.grid_id).where(GridRow.leader_worker_id == row.worker_id)
         )
         grids |= frozenset(led)
+    elif role is Role.GROUP_ADMIN:
+        grids = frozenset()
     return Principal(
         username=row.username,
         role=role,
         display_name=row.display_name,
         worker_id=row.worker_id,
         grids=grids,
+        group_id=row.group_id,
     )

@@ -21,9 +21,12 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(100), default="")
     worker_id: Mapped[str | None] = mapped_column(ForeignKey("grid_workers.worker_id"))
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.group_id"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'operator', 'grid_worker', 'device')", "role"),
+        CheckConstraint(
+            "role IN ('admin', 'operator', 'grid_worker', 'device', 'group_admin')", "role"
+        ),
     )

@@ -30,6 +30,7 @@ from models.events import (
 from models.status import DeviceWarning
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
+from tests.support.groups import seed_market
 from tests.support.hub_publisher import HubPublisher
 from tests.support.hub_server import serving
 from tests.support.logins import PASSWORD, add_login
@@ -100,7 +101,7 @@ def gate(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Gate]:
             publisher.stop()
 
 
-def log_in(page: Page, url: str, username: str) -> None:
+def log_in(page: Page, url: str, username: str, *, live: bool = True) -> None:
     page.goto(url)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "wrong-password")
@@ -109,7 +110,8 @@ def log_in(page: Page, url: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     expect(page.locator("#app-view")).to_be_visible()
-    expect(page.locator("#live")).not_to_have_class("live off")
+    if live:  # the alert stream is open
+        expect(page.locator("#live")).not_to_have_class("live off")
 
 
 def test_operator_sees_a_live_alert_acknowledges_and_resolves_it(
@@ -197,5 +199,23 @@ def test_grid_worker_phone_view_shows_their_alerts_without_operator_tabs(
             "data-state", "acknowledged"
         )
         page.screenshot(path=screenshots / "06-grid-worker-phone.png", full_page=True)
+    finally:
+        page.close()
+
+
+def test_group_admin_sees_the_members_codes_at_a_glance(
+    browser: Browser, gate: Gate, screenshots: Path
+) -> None:
+    seed_market(gate.hub.store)
+    add_login(gate.hub.store, "market-admin", Role.GROUP_ADMIN, group_id="market-1")
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        log_in(page, gate.url, "market-admin", live=False)
+        expect(page.locator("[data-tab=alerts]")).to_be_hidden()
+        rows = page.locator("#group-table tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.first).to_have_class("code-red")
+        expect(page.locator("#group-summary")).to_contain_text("红码 1")
+        page.screenshot(path=screenshots / "07-group-codes.png", full_page=True)
     finally:
         page.close()

@@ -16,11 +16,14 @@ def add_login(
     role: Role = Role.OPERATOR,
     *,
     worker_id: str | None = None,
+    group_id: str | None = None,
     password: str = PASSWORD,
 ) -> None:
     """Create a login in ``store``."""
     with store.transaction() as session:
-        create_user(session, username, password, role, utc_now(), worker_id=worker_id)
+        create_user(
+            session, username, password, role, utc_now(), worker_id=worker_id, group_id=group_id
+        )
 
 
 def bearer(client: object, username: str = "operator", password: str = PASSWORD) -> dict[str, str]:

@@ -34,6 +34,7 @@ class Me(BaseModel):
     display_name: str
     worker_id: str | None
     grids: list[str] | None = Field(description="The grids this login sees; null: all.")
+    group_id: str | None = Field(None, description="The group a group admin watches.")
 
 
 @router.post("/token", response_model=Token)
@@ -68,4 +69,5 @@ def me(caller: PrincipalDep) -> Me:
         display_name=caller.display_name,
         worker_id=caller.worker_id,
         grids=sorted(caller.grids) if caller.grids is not None else None,
+        group_id=caller.group_id,
     )

@@ -90,8 +90,29 @@ async function start() {
   const staff = state.me.role === "admin" || state.me.role === "operator";
   document.body.classList.toggle("worker", !staff);
   for (const node of document.querySelectorAll("[data-staff-only]")) node.hidden = !staff;
+  const groupAdmin = state.me.role === "group_admin";
+  for (const tab of document.querySelectorAll(".tab")) {
+    if (groupAdmin) tab.hidden = tab.dataset.tab !== "group";
+    else if (tab.dataset.tab === "group") tab.hidden = true;
+  }
+  $("#live").hidden = groupAdmin;
+  if (groupAdmin) return showTab("group");  // a group admin sees their members, no alerts
   await loadAlerts();
   openStream();
+}
+
+async function loadGroup() {
+  const group = await api(`/api/groups/${state.me.group_id}`);
+  $("#group-name").textContent = group.name;
+  $("#group-summary").textContent =
+    `${t("code.red")} ${group.red} · ${t("code.yellow")} ${group.yellow} · ${t("test_overdue")} ${group.test_overdue}`;
+  $("#group-table tbody").replaceChildren(...group.members.map((m) =>
+    el("tr", { "data-resident-id": m.resident_id, class: `code-${m.colour ?? "unknown"}` },
+      el("td", {}, `${m.name} ${m.id_masked}`),
+      el("td", {}, el("span", { class: "code" }, m.colour ? t(`code.${m.colour}`) : "-")),
+      el("td", {}, m.test_age_h === null ? "-" : `${m.test_age_h} h`),
+      el("td", {}, m.test_overdue ? t("test_overdue") : ""),
+      el("td", {}, m.quarantined ? t("quarantined") : ""))));
 }
 
 // ---- alerts --------------------------------------------------------------------------------
@@ -361,6 +382,7 @@ function showTab(name) {
   if (name === "coverage") loadCoverage();
   if (name === "tasks") loadTasks();
   if (name === "reports") loadReport();
+  if (name === "group") loadGroup();
   if (name === "registrations") loadRegistrations();
 }
 
