@@ -19,6 +19,7 @@ from hub.devices.broker_cli import app as broker_app
 from hub.devices.cli import app as devices_app
 from hub.faces.cli import app as residents_app
 from hub.ledger.cli import app as ledger_app
+from hub.plates.cli import plates_command
 from hub.tasks.cli import app as tasks_app
 
 app = typer.Typer(help="gridgate hub service.", no_args_is_help=True)
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(codes_app, name="codes")
+codes_app.command("plates")(plates_command)
 app.add_typer(devices_app, name="devices")
 app.add_typer(broker_app, name="broker")
 app.add_typer(residents_app, name="residents")

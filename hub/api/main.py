@@ -14,6 +14,7 @@ from hub.api.routes import (
     gallery,
     groups,
     health,
+    households,
     ledger,
     registrations,
     subscriptions,
@@ -55,5 +56,6 @@ def create_app(
     app.include_router(registrations.router)
     app.include_router(gallery.router)
     app.include_router(groups.router)
+    app.include_router(households.router)
     mount_dashboard(app)
     return app

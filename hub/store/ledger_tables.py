@@ -125,6 +125,8 @@ class AddressRow(Base):
     unit: Mapped[str] = mapped_column(String(20), default="")
     room: Mapped[str] = mapped_column(String(20), default="")
     grid_id: Mapped[str] = mapped_column(ForeignKey("grids.grid_id"), index=True)
+    plate_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When its QR door plate was last printed (`gridgate-hub codes plates`)."""
 
     __table_args__ = (Index(None, "street", "number", "building", "unit", "room"),)
 

@@ -13,6 +13,8 @@ class TaskKind(StrEnum):
     QUARANTINE_CHECK = "quarantine_check"
     UNREACHABLE = "unreachable"
     NEW_REGISTRATION = "new_registration"
+    VISIT = "visit"
+    """A visit recorded from the household file (not generated)."""
 
 
 class TaskResult(StrEnum):

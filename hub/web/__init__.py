@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -17,6 +18,12 @@ router = APIRouter(include_in_schema=False)
 def dashboard() -> FileResponse:
     """The single-page dashboard (operators' wall screen and grid workers' phones)."""
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/a/{address_code}")
+def door_plate(address_code: str) -> RedirectResponse:
+    """What a door plate's QR opens on a phone: that household's file on the dashboard."""
+    return RedirectResponse(f"/#household/{quote(address_code, safe='')}", status_code=303)
 
 
 def mount_dashboard(app: FastAPI) -> None:

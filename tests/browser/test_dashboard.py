@@ -14,10 +14,12 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from hub.app import Hub
 from hub.auth.roles import Role
 from hub.ledger import sample
+from hub.store.ledger_tables import ResidentRow
 from models import ComponentVersions, DeviceStatus, encode, topics
 from models.base import new_id, utc_now
 from models.events import (
@@ -217,5 +219,33 @@ def test_group_admin_sees_the_members_codes_at_a_glance(
         expect(rows.first).to_have_class("code-red")
         expect(page.locator("#group-summary")).to_contain_text("红码 1")
         page.screenshot(path=screenshots / "07-group-codes.png", full_page=True)
+    finally:
+        page.close()
+
+
+def test_a_door_plate_opens_the_household_file_on_a_phone(
+    browser: Browser, gate: Gate, screenshots: Path
+) -> None:
+    with gate.hub.store.sessions() as session:
+        code = session.scalars(
+            select(ResidentRow.address_code).where(ResidentRow.address_code.is_not(None))
+        ).first()
+    assert code is not None
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page.goto(f"{gate.url}a/{code}")  # what the phone camera opens from the plate
+        log_in(page, page.url, "worker")
+        expect(page.locator("#tab-household")).to_be_visible()
+        expect(page.locator("#household-meta")).to_contain_text(code)
+        expect(page.locator("#household-residents li").first).to_be_visible()
+        form = page.locator("#visit-form")
+        form.locator("select[name=step]").select_option("door_visit")
+        form.locator("select[name=result]").select_option("reached")
+        form.locator("input[name=note]").fill("见到本人，已登记")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#household-visits li[data-result=reached]")).to_contain_text(
+            "见到本人"
+        )
+        page.screenshot(path=screenshots / "08-household-file.png", full_page=True)
     finally:
         page.close()

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import case, func, select
 
-from hub.api.deps import StaffDep, StoreDep
+from hub.api.deps import SettingsDep, StaffDep, StoreDep
 from hub.store.alert_tables import AlertRow
 from hub.store.ledger_tables import AddressRow, GridRow, HouseholdRow, ResidentRow
 from hub.store.task_tables import TaskRow
 from models.alerts import AlertState
+from models.base import utc_now
 
 router = APIRouter(prefix="/api", tags=["coverage"])
 
@@ -29,11 +30,27 @@ class GridCoverage(BaseModel):
     faces_enrolled_pct: float = Field(description="Residents with an enrolled face, percent.")
     households_reached: int = Field(description="Households a worker has reached on a task.")
     households_reached_pct: float = Field(description="Of all households, percent.")
+    addresses: int = Field(description="Standard addresses in the grid.")
+    plates_printed: int = Field(description="Addresses whose QR door plate was printed.")
+    visited_today: int = Field(description="Addresses with a task or visit done today.")
+    never_visited: int = Field(description="Addresses with no task or visit ever done.")
 
 
 @router.get("/coverage", response_model=list[GridCoverage])
-def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
+def coverage(caller: StaffDep, store: StoreDep, settings: SettingsDep) -> list[GridCoverage]:
     """One row per grid the caller sees."""
+    today = utc_now().astimezone(settings.zone).date()
+    visited_ever = select(TaskRow.address_code).where(
+        TaskRow.status == "done", TaskRow.address_code.is_not(None)
+    )
+    visited_today = visited_ever.where(TaskRow.day == today)
+    addresses = select(
+        AddressRow.grid_id,
+        func.count(),
+        func.count(AddressRow.plate_printed_at),
+        func.sum(case((AddressRow.address_code.in_(visited_today), 1), else_=0)),
+        func.sum(case((AddressRow.address_code.in_(visited_ever), 0), else_=1)),
+    ).group_by(AddressRow.grid_id)
     households = (
         select(
             AddressRow.grid_id,
@@ -73,6 +90,10 @@ def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
         by_residents = {g: (int(n), int(f or 0)) for g, n, f in session.execute(residents)}
         by_alerts = {g: int(n) for g, n in session.execute(alerts)}
         by_reached = {g: int(n) for g, n in session.execute(reached)}
+        by_address = {
+            g: (int(n), int(p or 0), int(t or 0), int(v or 0))
+            for g, n, p, t, v in session.execute(addresses)
+        }
         rows = []
         for grid_id, name in grids:
             if not caller.sees_grid(grid_id):
@@ -94,6 +115,13 @@ def coverage(caller: StaffDep, store: StoreDep) -> list[GridCoverage]:
                     households_reached_pct=round(100 * by_reached.get(grid_id, 0) / total, 1)
                     if total
                     else 0.0,
+                    **dict(
+                        zip(
+                            ("addresses", "plates_printed", "visited_today", "never_visited"),
+                            by_address.get(grid_id, (0, 0, 0, 0)),
+                            strict=True,
+                        )
+                    ),
                 )
             )
     return rows

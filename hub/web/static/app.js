@@ -45,6 +45,9 @@ async function api(path, options = {}) {
 function applyLabels() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
+    node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
   $("#lang").textContent = state.lang === "zh" ? "EN" : "中文";
   $("#live").textContent = state.stream ? t("live") : t("offline");
   if (state.me) renderAlerts();
@@ -99,6 +102,44 @@ async function start() {
   if (groupAdmin) return showTab("group");  // a group admin sees their members, no alerts
   await loadAlerts();
   openStream();
+  const plate = location.hash.match(/^#household\/(.+)$/);
+  if (plate) showHousehold(decodeURIComponent(plate[1]));
+}
+
+// ---- the household file a door plate opens ------------------------------------------------
+async function showHousehold(code) {
+  state.household = code;
+  for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== "tab-household";
+  renderHousehold(await api(`/api/households/${encodeURIComponent(code)}`));
+}
+
+function renderHousehold(file) {
+  $("#household-address").textContent = file.address;
+  $("#household-meta").textContent =
+    `${file.address_code} · ${t("grid")} ${file.grid_id} · ${t("household_state")}: ${t(`state.${file.state}`)}`;
+  $("#household-residents").replaceChildren(...file.residents.map((r) =>
+    el("li", { "data-resident-id": r.resident_id },
+      `${r.name} ${r.id_masked} ${r.phone} `,
+      r.code_colour ? el("span", { class: `code-${r.code_colour}` }, el("span", { class: "code" }, t(`code.${r.code_colour}`))) : null,
+      r.quarantine_until ? ` ${t("quarantined")}` : "",
+      " ",
+      el("button", { type: "button", "data-action": "move-out",
+        onclick: () => householdPost(`residents/${encodeURIComponent(r.resident_id)}/move-out`) }, t("move_out")))));
+  $("#household-open").replaceChildren(
+    ...file.open_tasks.map((x) => el("li", {}, `${t(`task.${x.kind}`)} · ${x.day}`)),
+    ...file.open_alerts.map((a) => el("li", {}, `${t(`rule.${a.rule}`)} · ${t(`state.${a.state}`)} · ${a.summary}`)));
+  $("#household-visits").replaceChildren(...file.last_visits.map((v) =>
+    el("li", { "data-result": v.result }, `${v.done_at ? when(v.done_at) : v.day} ${v.done_by ?? ""} ${t(`task.${v.kind}`)} ${v.result ? t(v.result) : ""} ${v.note}`)));
+}
+
+async function householdPost(path, body) {
+  try {
+    renderHousehold(await api(`/api/households/${encodeURIComponent(state.household)}/${path}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
+    }));
+  } catch (error) {
+    window.alert(`${t("failed")}: ${error.message}`);
+  }
 }
 
 async function loadGroup() {
@@ -284,7 +325,8 @@ async function loadCoverage() {
         ` ${g.faces_enrolled} (${g.faces_enrolled_pct}%)`),
       el("td", {}, el("span", { class: "bar" }, el("span", { style: `width:${g.households_reached_pct}%` })),
         ` ${g.households_reached} (${g.households_reached_pct}%)`),
-      el("td", {}, g.open_alerts))));
+      el("td", {}, g.open_alerts), el("td", {}, g.plates_printed), el("td", {}, g.visited_today),
+      el("td", {}, g.never_visited))));
 }
 
 async function loadTasks() {
@@ -395,6 +437,19 @@ document.addEventListener("DOMContentLoaded", () => {
     applyLabels();
   });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  const visit = $("#visit-form");
+  visit.step.replaceChildren(...STEPS.map((s) => el("option", { value: s }, t(`step.${s}`))));
+  visit.result.replaceChildren(...TASK_RESULTS.map((r) => el("option", { value: r }, t(r))));
+  visit.addEventListener("submit", (event) => {
+    event.preventDefault();
+    householdPost("visits", { step: visit.step.value, result: visit.result.value, note: visit.note.value });
+    visit.note.value = "";
+  });
+  $("#move-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    householdPost(`residents/${encodeURIComponent(event.target.resident_id.value)}/move-in`);
+    event.target.reset();
+  });
   $("#generate-tasks").addEventListener("click", async () => {
     await api("/api/tasks/generate", { method: "POST" }).catch((error) => window.alert(`${t("failed")}: ${error.message}`));
     await loadTasks();
