@@ -30,6 +30,7 @@ from edge.gallery import Gallery
 from edge.gallery_sync import GallerySync
 from edge.kiosk.kiosk import Kiosk
 from edge.kiosk.link import KioskLink
+from edge.notify import SystemdNotifier
 from edge.passage.assembler import PassageAssembler
 from edge.pipeline import FramePipeline
 from edge.publish.config import OutboxConfig
@@ -176,6 +177,7 @@ class EdgeAgent:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.notifier = SystemdNotifier.from_env()  # READY/WATCHDOG under systemd
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class EdgeAgent:
         self._thread.start()
         self.reader.start()
         log.info("edge agent %s/%s started", self.config.site_id, self.config.device_id)
+        self.notifier.ready()
 
     def stop(self) -> None:
         """Stop the camera, flush the open passage, stop the link; the outbox keeps the rest."""
@@ -213,6 +216,7 @@ class EdgeAgent:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.notifier.watchdog()
             frame = self.reader.get(timeout=0.2)
             with self._lock:
                 if frame is None:
