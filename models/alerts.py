@@ -58,6 +58,7 @@ class AlertRule(StrEnum):
     ADDRESS_MISMATCH = "address_mismatch"
     INVALID_PASS = "invalid_pass"  # noqa: S105 - a rule name, not a secret
     TAILGATING = "tailgating"
+    REPORT_HIGH_RISK = "report_high_risk"
 
 
 class Alert(WireModel):

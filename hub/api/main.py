@@ -17,6 +17,7 @@ from hub.api.routes import (
     households,
     ledger,
     registrations,
+    reports,
     subscriptions,
     tasks,
 )
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(registrations.router)
     app.include_router(gallery.router)
     app.include_router(groups.router)
+    app.include_router(reports.router)
     app.include_router(households.router)
     mount_dashboard(app)
     return app

@@ -168,3 +168,45 @@ def publish_trust_list_command(
         _fail(str(exc))
         return
     typer.echo(f"published trust list version {signed.document.version}")
+
+
+@app.command("report")
+def report_code(
+    base_url: Annotated[
+        str, typer.Option(help="The hub's public URL, e.g. https://hub.example.cn.")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory for report-code.png, .svg and .pdf.")],
+    grid: Annotated[str | None, typer.Option(help="The grid the code reports to.")] = None,
+    district: Annotated[
+        bool,
+        typer.Option("--district", help="One code for every grid (reporters pick an address)."),
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days the code stays valid.")] = 90,
+    secret_key: Annotated[
+        str, typer.Option(envvar="GRIDGATE_HUB_SECRET_KEY", hidden=True, help="The hub's secret.")
+    ] = "",
+) -> None:
+    """Write a report code (报备码): URL https://<hub>/r/<token> as PNG, SVG and an A4 poster."""
+    from datetime import timedelta
+
+    from hub.config import MIN_SECRET_KEY_CHARS
+    from hub.reports.poster import write_report_code
+    from hub.reports.tokens import ReportScope, sign_report_token
+    from models.base import utc_now
+
+    if district == (grid is not None):
+        _fail("give either --grid G or --district")
+    if len(secret_key) < MIN_SECRET_KEY_CHARS:
+        _fail(f"GRIDGATE_HUB_SECRET_KEY must be set (at least {MIN_SECRET_KEY_CHARS} characters)")
+    if not base_url.startswith(("https://", "http://")):
+        _fail("--base-url must start with https:// (or http:// for a local test)")
+    expires = utc_now() + timedelta(days=days)
+    try:
+        token = sign_report_token(ReportScope(grid, expires), secret_key)
+    except ValueError as exc:
+        _fail(f"--grid: {exc}")
+        return
+    url = f"{base_url.rstrip('/')}/r/{token}"
+    label = f"{grid or 'district'} · valid until {expires.date()}"
+    files = write_report_code(url, out, label)
+    typer.echo(f"{url}\nwrote {files.png}, {files.svg} and {files.pdf}")

@@ -84,5 +84,6 @@ import hub.store.device_tables  # noqa: E402
 import hub.store.face_tables  # noqa: E402
 import hub.store.ledger_tables  # noqa: E402
 import hub.store.registration_tables  # noqa: E402
+import hub.store.report_tables  # noqa: E402
 import hub.store.task_tables  # noqa: E402
 import hub.store.user_tables  # noqa: E402, F401

@@ -13,6 +13,7 @@ class TaskKind(StrEnum):
     QUARANTINE_CHECK = "quarantine_check"
     UNREACHABLE = "unreachable"
     NEW_REGISTRATION = "new_registration"
+    REPORT_FOLLOWUP = "report_followup"
     VISIT = "visit"
     """A visit recorded from the household file (not generated)."""
 

@@ -1,0 +1,1 @@
+"""Self-report through a report code (报备码): signed links, the mobile form, follow-up."""
