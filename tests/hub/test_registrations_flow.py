@@ -255,7 +255,8 @@ def test_kiosk_to_ledger_end_to_end(
             return {a["event_id"] for a in api.get("/api/alerts").json()}
 
         wait_for(lambda: str(stranger.event_id) in raised_by(), 20, "the stranger's alert")
-        assert hub.ingest.stats().stored >= 3 and agent.outbox.depth() == 0
+        wait_for(lambda: agent.outbox.depth() == 0, 15, "the hub's acks of every event")
+        assert hub.ingest.stats().stored >= 3
         alerts = api.get("/api/alerts").json()
     finally:
         agent.stop()
