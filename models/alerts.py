@@ -59,6 +59,7 @@ class AlertRule(StrEnum):
     INVALID_PASS = "invalid_pass"  # noqa: S105 - a rule name, not a secret
     TAILGATING = "tailgating"
     REPORT_HIGH_RISK = "report_high_risk"
+    CODE_UNVERIFIED = "code_unverified"
 
 
 class Alert(WireModel):

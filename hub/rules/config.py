@@ -20,6 +20,8 @@ DEFAULT_SEVERITY: dict[AlertRule, Severity] = {
     AlertRule.ADDRESS_MISMATCH: Severity.WARNING,
     AlertRule.INVALID_PASS: Severity.MAJOR,
     AlertRule.TAILGATING: Severity.MAJOR,
+    AlertRule.REPORT_HIGH_RISK: Severity.MAJOR,
+    AlertRule.CODE_UNVERIFIED: Severity.MAJOR,
 }
 
 

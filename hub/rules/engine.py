@@ -13,7 +13,9 @@ from models.events import (
     CodeColour,
     Direction,
     FaceDecision,
+    HealthCodeObservation,
     PassageEvent,
+    ReasonCode,
     VerificationStatus,
 )
 
@@ -83,6 +85,13 @@ def _codes(drafts: _Drafts, where: str) -> None:
             reasons = ", ".join(code.reason_codes) or "invalid"
             drafts.add(AlertRule.INVALID_PASS, subject, f"invalid pass at {where}: {reasons}")
             continue
+        if ReasonCode.PLATFORM_UNREACHABLE in code.reason_codes:  # checked by a person later
+            gate = drafts.event.decision.action
+            drafts.add(
+                AlertRule.CODE_UNVERIFIED,
+                f"gate:{drafts.event.site_id}:{drafts.event.gate_id}",
+                f"health code not verified at {where}: platform unreachable (gate {gate})",
+            )
         if code.colour is CodeColour.RED:
             drafts.add(AlertRule.RED_CODE, subject, f"red code at {where}", resident)
         elif code.colour is CodeColour.YELLOW:
@@ -93,7 +102,7 @@ def _codes(drafts: _Drafts, where: str) -> None:
                 code.holder_ref,
                 f"pass holder not in the ledger at {where}",
             )
-    valid = sum(1 for r in drafts.match.codes if r.observation.status is VerificationStatus.VALID)
+    valid = sum(1 for r in drafts.match.codes if _counts_as_pass(r.observation))
     faces = len(drafts.match.faces)
     if drafts.config.tailgating_requires_passes and faces > valid:
         drafts.add(
@@ -101,6 +110,13 @@ def _codes(drafts: _Drafts, where: str) -> None:
             f"gate:{drafts.event.site_id}:{drafts.event.gate_id}",
             f"{faces} faces but {valid} valid passes at {where}",
         )
+
+
+def _counts_as_pass(code: HealthCodeObservation) -> bool:
+    """Valid, or accepted by the site's outage policy while the platform was unreachable."""
+    if code.status is VerificationStatus.VALID:
+        return True
+    return ReasonCode.PLATFORM_UNREACHABLE in code.reason_codes and code.policy_passed is True
 
 
 def _faces(drafts: _Drafts, where: str) -> None:

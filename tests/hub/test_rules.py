@@ -197,3 +197,20 @@ def test_face_index_agrees_with_brute_force() -> None:
     index.add("new", gallery[5] + 0.0001)
     assert index.nearest(gallery[5] + 0.0001).ref == "new"
     assert FaceIndex().nearest(gallery[0]).ref is None
+
+
+def test_a_platform_code_accepted_during_an_outage_raises_code_unverified() -> None:
+    accepted = HealthCodeObservation(
+        format=HealthCodeFormat.ONLINE,
+        status=VerificationStatus.UNVERIFIED,
+        reason_codes=[ReasonCode.PLATFORM_UNREACHABLE],
+        policy_passed=True,  # the site's accept_with_alert policy
+        seen_at=utc_now(),
+    )
+    drafts = _run(_event(accepted))
+    assert _rules(drafts) == {AlertRule.CODE_UNVERIFIED}
+    assert "platform unreachable" in drafts[0].summary
+    assert drafts[0].severity is Severity.MAJOR
+    strict = RulesConfig(tailgating_requires_passes=True)
+    with_face = _run(_event(accepted, _face(ALICE_FACE)), strict)  # one face, one accepted code
+    assert AlertRule.TAILGATING not in _rules(with_face)

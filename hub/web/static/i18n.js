@@ -36,7 +36,7 @@ export const LABELS = {
     "rule.unregistered_person": "未登记人员", "rule.red_code": "红码", "rule.yellow_code": "黄码",
     "rule.quarantine_breach": "居家隔离外出", "rule.test_overdue": "核酸超期",
     "rule.address_mismatch": "住址不符", "rule.invalid_pass": "无效或伪造健康码",
-    "rule.tailgating": "尾随进入",
+    "rule.tailgating": "尾随进入", "rule.code_unverified": "健康码未能核验",
     "step.door_visit": "上门（留言）", "step.phone": "电话联系", "step.joint_visit": "联合公安走访",
     "step.cross_check": "物业/水电核对",
     "resolution.registered_now": "已登记", "resolution.false_alarm": "误报",
