@@ -86,6 +86,7 @@ export const LABELS = {
     "rule.yellow_code": "Yellow code", "rule.quarantine_breach": "Quarantine breach",
     "rule.test_overdue": "Test overdue", "rule.address_mismatch": "Address mismatch",
     "rule.invalid_pass": "Invalid or forged pass", "rule.tailgating": "Tailgating",
+    "rule.code_unverified": "Code not verified",
     "step.door_visit": "Door visit (notice left)", "step.phone": "Phone call",
     "step.joint_visit": "Joint visit with police", "step.cross_check": "Property/utility cross-check",
     "resolution.registered_now": "Registered now", "resolution.false_alarm": "False alarm",
