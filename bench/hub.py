@@ -1,14 +1,16 @@
 """Hub ingest throughput: one ``gridgate-hub ingest`` worker, SQLite and PostgreSQL.
 
-Each backend runs twice: storing only (the ingest baseline), and with matching, rules and
-alerts. The benchmark's events are the worst case for alerts: every passage shows a new
-stranger's face and a pass whose holder is not in the ledger, so each raises alerts.
+Each backend runs storing only (the ingest baseline), then with matching, rules and alerts
+for each ``--alert-share``: the share of passages that raise alerts. Such a passage is the
+worst case, a new stranger's face and a pass whose holder is not in the ledger (two
+alerts); the others are residents of a generated district ledger whose faces are enrolled,
+showing their face, their green pass and their own door plate (no alert).
 
 Publishes N passage events through a real Mosquitto and times until the hub's EventAcks
 name all of them (stored and committed). PostgreSQL runs when GRIDGATE_TEST_POSTGRES_URL
 (or --postgres-url) names a reachable server; a throw-away database is used and dropped.
 
-    python bench/hub.py [--events 5000] [--postgres-url postgresql+psycopg://...]
+    python bench/hub.py [--events 5000] [--alert-share 1 0.05] [--postgres-url ...]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,24 +26,58 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, make_url, select  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
+from hub.faces.enroll import enroll  # noqa: E402
+from hub.faces.vault import FaceVault  # noqa: E402
+from hub.ledger import sample  # noqa: E402
+from hub.ledger.idnumber import HolderHasher, resident_id_for  # noqa: E402
 from hub.store import DeviceRow, Store  # noqa: E402
-from models import encode  # noqa: E402
+from hub.store.alert_tables import AlertAuditRow  # noqa: E402
+from hub.store.tables import Base  # noqa: E402
+from models import (  # noqa: E402
+    CodeColour,
+    Direction,
+    DoorPlateObservation,
+    FaceObservation,
+    GateAction,
+    GateDecision,
+    HealthCodeFormat,
+    HealthCodeObservation,
+    PassageEvent,
+    VerificationStatus,
+    encode,
+)
+from models.base import new_id, utc_now  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.factories import passage_event  # noqa: E402
 from tests.support.hub_publisher import HubPublisher  # noqa: E402
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+IDENTITY_KEY = b"bench-identity-key-0123456789abcdef"
+DISTRICT_RESIDENTS = 2000
+SITE = "site-a"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A resident of the district who passes without raising an alert."""
+
+    encoding: list[float]
+    holder_ref: str
+    address_code: str
 
 
 @dataclass
@@ -49,10 +86,88 @@ class Result:
     events: int
     seconds: float | None
     note: str = ""
+    cpu_seconds: float | None = None
+    """CPU time (user + system) the hub process spent meanwhile."""
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def district(db_url: str, residents: int = DISTRICT_RESIDENTS, seed: int = 1) -> list[Visitor]:
+    """Load a generated ledger and enrol a face per resident; the ones who raise no alert."""
+    generated = sample.generate(residents, seed=seed)
+    store = Store.open(db_url)
+    hasher = HolderHasher(IDENTITY_KEY)
+    vault = FaceVault(SECRET.encode())
+    rng = np.random.default_rng(seed)
+    visitors = []
+    try:
+        sample.load(store, generated, IDENTITY_KEY)
+        with store.transaction() as session:
+            for row in generated.residents:
+                holder = hasher(row["id_number"])
+                encoding = rng.normal(0, 0.09, 128)
+                enroll(session, vault, resident_id_for(holder), encoding, "bench")
+                if not row["quarantine_until"] and row["key_area_returnee"] != "是":
+                    visitors.append(Visitor(encoding.tolist(), holder, row["address_code"]))
+    finally:
+        store.close()
+    return visitors
+
+
+def resident_passage(visitor: Visitor, device_id: str, rng: random.Random) -> PassageEvent:
+    """A registered resident with her face (seen again), green pass and own door plate."""
+    now = utc_now()
+    face = [v + rng.gauss(0, 0.01) for v in visitor.encoding]
+    return PassageEvent(
+        event_id=new_id(),
+        device_id=device_id,
+        site_id=SITE,
+        gate_id="north",
+        direction=Direction.ENTRY,
+        occurred_at=now,
+        observations=[
+            FaceObservation(track_id=1, encoding=face, quality=0.8, seen_at=now),
+            HealthCodeObservation(
+                format=HealthCodeFormat.GRIDGATE,
+                status=VerificationStatus.VALID,
+                colour=CodeColour.GREEN,
+                holder_ref=visitor.holder_ref,
+                expires_at=now + timedelta(hours=24),
+                seen_at=now,
+            ),
+            DoorPlateObservation(address_code=visitor.address_code, seen_at=now),
+        ],
+        decision=GateDecision(action=GateAction.OPEN, reasons=["green_code"]),
+    )
+
+
+def mixed_events(
+    n: int, alert_share: float, visitors: list[Visitor], seed: int = 7
+) -> tuple[list[PassageEvent], set[int]]:
+    """``n`` passages over 8 gates; the positions of those that raise alerts."""
+    rng = random.Random(seed)
+    alerting = {i for i in range(n) if rng.random() < alert_share} if visitors else set(range(n))
+    events = [
+        passage_event(device_id=f"gate-{i % 8:02d}", site_id=SITE, seq=i)
+        if i in alerting
+        else resident_passage(rng.choice(visitors), f"gate-{i % 8:02d}", rng)
+        for i in range(n)
+    ]
+    return events, alerting
 
 
 @contextlib.contextmanager
-def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool) -> Iterator[None]:
+def hub_worker(
+    broker: MosquittoBroker, db_url: str, log: Path, store_only: bool, command: str = "ingest"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A hub process (``ingest``: one worker; ``run``: with the API) on ``db_url``."""
     env = {
         **os.environ,
         "GRIDGATE_HUB_DATABASE_URL": db_url,
@@ -63,7 +178,7 @@ def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool
     }
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "ingest", "--log-level", "WARNING"]
+            [sys.executable, "-m", "hub.cli", command, "--log-level", "WARNING"]
             + (["--store-only"] if store_only else []),
             cwd=REPO,
             env=env,
@@ -71,7 +186,7 @@ def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool
             stderr=subprocess.STDOUT,
         )
     try:
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -81,9 +196,9 @@ def hub_worker(broker: MosquittoBroker, db_url: str, log: Path, store_only: bool
             proc.wait()
 
 
-def _wait_subscribed(edge: HubPublisher, db_url: str, timeout: float = 60) -> None:
+def wait_subscribed(edge: HubPublisher, db_url: str, timeout: float = 120) -> None:
     """Publish a retained status and wait until the hub has stored it."""
-    edge.announce("site-a", "gate-00")
+    edge.announce(SITE, "gate-00")
     store = Store.open(db_url, migrate=False)
     try:
         deadline = time.monotonic() + timeout
@@ -98,30 +213,88 @@ def _wait_subscribed(edge: HubPublisher, db_url: str, timeout: float = 60) -> No
 
 
 def run_one(
-    backend: str, db_url: str, broker: MosquittoBroker, n: int, work: Path, store_only: bool
+    backend: str,
+    db_url: str,
+    broker: MosquittoBroker,
+    n: int,
+    work: Path,
+    alert_share: float | None,
 ) -> Result:
-    events = [passage_event(device_id=f"gate-{i % 8:02d}", seq=i) for i in range(n)]
-    mode = "store only" if store_only else "match + alerts"
+    """One worker on a fresh database; ``alert_share`` None: store only."""
+    visitors = district(db_url) if alert_share is not None and alert_share < 1 else []
+    events, alerting = mixed_events(n, alert_share if alert_share is not None else 1.0, visitors)
+    mode = "store only" if alert_share is None else f"match + alerts, {alert_share:.0%} alert"
     backend = f"{backend}, {mode}"
-    with hub_worker(broker, db_url, work / f"{backend}.log", store_only):
-        edge = HubPublisher(broker.host, broker.port, client_id=f"bench-edge-{backend}")
+    with hub_worker(broker, db_url, work / f"{backend}.log", alert_share is None) as proc:
+        edge = HubPublisher(broker.host, broker.port, client_id=f"bench-edge-{os.getpid()}")
         edge.resend_after = 600.0  # measure one pass, no resends
         edge.start()
         try:
-            _wait_subscribed(edge, db_url)
+            wait_subscribed(edge, db_url)
+            cpu_before = cpu_seconds(proc.pid)
             started = time.perf_counter()
             for event in events:
                 edge.publish(event)
             if not edge.wait_settled(300):
                 return Result(backend, n, None, f"{edge.pending} never acked")
-            return Result(backend, n, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            cpu_after = cpu_seconds(proc.pid)
         finally:
             edge.stop()
+    cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
+    audited = _count(db_url, AlertAuditRow)
+    expected = 0 if alert_share is None else 2 * len(alerting)
+    note = "" if audited == expected else f"{audited} alert audits, expected {expected}"
+    return Result(backend, n, elapsed, note, cpu)
+
+
+def _count(db_url: str, table: type[Base]) -> int:
+    store = Store.open(db_url, migrate=False)
+    try:
+        with store.sessions() as session:
+            return session.scalar(select(func.count()).select_from(table)) or 0
+    finally:
+        store.close()
+
+
+def backends() -> Iterator[tuple[str, str | None, str]]:
+    """(name, PostgreSQL server URL or None, why skipped) of each backend to run."""
+    yield "sqlite", None, ""
+    try:
+        server = postgres.admin_url()
+    except postgres.PostgresUnavailableError as exc:
+        yield "postgresql", None, f"skipped: {exc}"
+        return
+    yield "postgresql", server.render_as_string(hide_password=False), ""
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, server: str | None, work: Path, name: str) -> Iterator[str]:
+    """An empty database of ``backend``: an SQLite file, or a throw-away PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{work / name}.db"
+        return
+    assert server is not None
+    with postgres.temporary_database(make_url(server), "gridgate_bench") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=5000, help="events per backend")
+    parser.add_argument("--events", type=int, default=5000, help="events per run")
+    parser.add_argument(
+        "--alert-share",
+        type=float,
+        nargs="+",
+        default=[1.0, 0.05],
+        help="shares of passages raising alerts, one match + alerts run each",
+    )
+    parser.add_argument(
+        "--store-only",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the store-only baseline",
+    )
     parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
     args = parser.parse_args()
     if args.postgres_url:
@@ -134,33 +307,28 @@ def main() -> None:
         broker = MosquittoBroker(work / "broker")
         broker.start()
         try:
-            console.print(f"SQLite: {args.events} events of {payload} bytes ...")
-            for store_only in (True, False):
-                db = work / f"hub-{store_only}.db"
-                results.append(
-                    run_one("sqlite", f"sqlite:///{db}", broker, args.events, work, store_only)
-                )
-            try:
-                server = postgres.admin_url()
-            except postgres.PostgresUnavailableError as exc:
-                results.append(Result("postgresql", args.events, None, f"skipped: {exc}"))
-            else:
-                console.print(f"PostgreSQL: {args.events} events ...")
-                for store_only in (True, False):
-                    with postgres.temporary_database(server, "gridgate_bench") as url:
-                        db_url = url.render_as_string(hide_password=False)
-                        results.append(
-                            run_one("postgresql", db_url, broker, args.events, work, store_only)
-                        )
+            for backend, server, note in backends():
+                if note:
+                    results.append(Result(backend, args.events, None, note))
+                    continue
+                console.print(f"{backend}: {args.events} events of {payload} bytes ...")
+                shares = [None, *args.alert_share] if args.store_only else args.alert_share
+                for run, share in enumerate(shares):
+                    with fresh_database(backend, server, work, f"hub-{run}") as db_url:
+                        results.append(run_one(backend, db_url, broker, args.events, work, share))
         finally:
             broker.kill()
-    table = Table(title=f"hub ingest, one worker ({os.cpu_count()} cores, {payload} B/event)")
-    for column in ("backend", "events", "seconds", "events/s", "note"):
+    table = Table(
+        title=f"hub ingest, one worker ({os.cpu_count()} cores, {payload} B/event)",
+        caption="hub CPU: the worker process's CPU time (all its threads) per event",
+    )
+    for column in ("backend", "events", "seconds", "events/s", "hub CPU ms/event", "note"):
         table.add_column(column, justify="left" if column in {"backend", "note"} else "right")
     for r in results:
         seconds = f"{r.seconds:.2f}" if r.seconds else "-"
         rate = f"{r.events / r.seconds:,.0f}" if r.seconds else "-"
-        table.add_row(r.backend, str(r.events), seconds, rate, r.note)
+        cpu = f"{r.cpu_seconds / r.events * 1e3:.2f}" if r.cpu_seconds else "-"
+        table.add_row(r.backend, str(r.events), seconds, rate, cpu, r.note)
     console.print(table)
 
 

@@ -7,19 +7,22 @@ dispatcher only after that transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from hub.alerts.repository import flush_audit, raise_or_repeat, to_alert
+from hub.alerts.repository import active_key, flush_audit, raise_or_repeat, to_alert
+from hub.ledger.lookup import IN_CHUNK
 from hub.match.faces import FaceIndex
 from hub.match.ledger import LedgerLookup
-from hub.match.matcher import match_passage
+from hub.match.matcher import match_passages
 from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import evaluate
+from hub.store.alert_tables import AlertRow
 from models.alerts import Alert
 from models.base import utc_now
 from models.events import PassageEvent
@@ -37,7 +40,7 @@ class AlertSink(Protocol):
 
 
 class AlertEffects:
-    """Implements :class:`hub.ingest.effects.EventEffects` with matching and rules."""
+    """Implements :class:`hub.ingest.effects.BatchEffects` with matching and rules."""
 
     def __init__(
         self,
@@ -56,27 +59,39 @@ class AlertEffects:
 
     def apply(self, session: Session, event: PassageEvent) -> None:
         """Match the passage, evaluate the site's rules, raise or repeat alerts."""
-        now = utc_now()
+        self.apply_many(session, [event])
+
+    def apply_many(self, session: Session, events: Sequence[PassageEvent]) -> None:
+        """:meth:`apply` for each event in order, with the ledger and alerts read once."""
         ledger: LedgerLookup | None = session.info.get("gridgate_ledger")
         if ledger is None:  # one lookup (and its caches) per transaction
             ledger = session.info["gridgate_ledger"] = self.ledger(session)
-        match = match_passage(event, ledger, self.faces, self.thresholds, self.strangers)
-        drafts = evaluate(event, match, self.rules(event.site_id), now)
-        if not drafts:
+        matches = match_passages(events, ledger, self.faces, self.thresholds, self.strangers)
+        drafted = []
+        for event, match in zip(events, matches, strict=True):
+            now = utc_now()
+            drafted.append((event, now, evaluate(event, match, self.rules(event.site_id), now)))
+        keys = {active_key(d.rule, d.subject_ref) for _, _, drafts in drafted for d in drafts}
+        if not keys:
             return
-        rows = [
-            raise_or_repeat(
-                session,
-                draft,
-                site_id=event.site_id,
-                gate_id=event.gate_id,
-                event_id=event.event_id,
-                now=now,
+        active = _active_alerts(session, keys)
+        alerts = [
+            to_alert(
+                raise_or_repeat(
+                    session,
+                    draft,
+                    site_id=event.site_id,
+                    gate_id=event.gate_id,
+                    event_id=event.event_id,
+                    now=now,
+                    active=active,
+                )
             )
+            for event, now, drafts in drafted
             for draft in drafts
         ]
         flush_audit(session)
-        self._after_commit(session, [to_alert(row) for row in rows])
+        self._after_commit(session, alerts)
 
     def _after_commit(self, session: Session, alerts: list[Alert]) -> None:
         sink = self.sink
@@ -96,6 +111,23 @@ def _flush_to(sink: AlertSink) -> Callable[[Session], None]:
             sink.publish(alerts)
 
     return flush
+
+
+_ACTIVE = select(AlertRow).where(AlertRow.active_key.in_(bindparam("keys", expanding=True)))
+"""Active alerts by key: built once, so each batch only binds its keys."""
+
+
+def _active_alerts(session: Session, keys: Iterable[str]) -> dict[str, AlertRow | None]:
+    """The active alert of each key (None: there is none), in a few ``IN`` queries."""
+    found: dict[str, AlertRow | None] = dict.fromkeys(keys)
+    ordered = sorted(found)
+    with session.no_autoflush:  # alerts of this transaction are in raise_or_repeat's pending
+        for start in range(0, len(ordered), IN_CHUNK):
+            chunk = {"keys": ordered[start : start + IN_CHUNK]}
+            found.update(
+                {row.active_key: row for row in session.scalars(_ACTIVE, chunk) if row.active_key}
+            )
+    return found
 
 
 def _discard(session: Session) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub.rules.engine import AlertDraft
@@ -28,12 +29,19 @@ def raise_or_repeat(
     gate_id: str | None,
     event_id: uuid.UUID,
     now: datetime,
+    active: Mapping[str, AlertRow | None] | None = None,
 ) -> AlertRow:
-    """Open a new alert, or count a repeat on the active one (severity never drops)."""
+    """Open a new alert, or count a repeat on the active one (severity never drops).
+
+    ``active``: the active alerts already read in this transaction by key (None: there is
+    none); a key missing from it is read here.
+    """
     key = active_key(draft.rule, draft.subject_ref)
     pending: dict[str, AlertRow] = session.info.setdefault("gridgate_active_alerts", {})
     row = pending.get(key)
-    if row is None:
+    if row is None and active is not None and key in active:
+        row = active[key]
+    elif row is None:
         with session.no_autoflush:  # alerts of this transaction are in ``pending``
             row = session.scalars(select(AlertRow).where(AlertRow.active_key == key)).one_or_none()
     if row is None:
@@ -72,18 +80,22 @@ def raise_or_repeat(
 
 def _audit(session: Session, row: AlertRow, now: datetime, action: str, detail: str) -> None:
     """Queue an audit entry; :func:`flush_audit` writes it once its alert row exists."""
-    entry = AlertAuditRow(
-        alert_id=row.alert_id, at=now, actor="hub", action=action, detail=detail[:1000]
-    )
+    entry: dict[str, object] = {
+        "alert_id": row.alert_id,
+        "at": now,
+        "actor": "hub",
+        "action": action,
+        "detail": detail[:1000],
+    }
     session.info.setdefault("gridgate_audit", []).append(entry)
 
 
 def flush_audit(session: Session) -> None:
     """Write the new alerts, then their queued audit entries (the foreign key needs both)."""
-    entries: list[AlertAuditRow] = session.info.pop("gridgate_audit", [])
+    entries: list[dict[str, object]] = session.info.pop("gridgate_audit", [])
     if entries:
         session.flush()
-        session.add_all(entries)
+        session.execute(insert(AlertAuditRow), entries)  # ORM bulk INSERT: one executemany
 
 
 def to_alert(row: AlertRow) -> Alert:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from hub.ingest.classify import AcceptedEvent, AcceptedStatus, Classified, Refused
-from hub.ingest.effects import EventEffects
+from hub.ingest.effects import BatchEffects, EventEffects
 from hub.store.events import dead_letter, store_events, upsert_device_status
 
 
@@ -56,8 +56,12 @@ def write_batch(session: Session, batch: Batch, effects: EventEffects) -> list[u
         received_at = min(e.inbound.received_at for e in batch.events)
         new_ids = store_events(session, (e.event for e in batch.events), received_at)
         by_id = {e.event.event_id: e.event for e in batch.events}
-        for event_id in new_ids:
-            effects.apply(session, by_id[event_id])
+        new_events = [by_id[event_id] for event_id in new_ids]
+        if isinstance(effects, BatchEffects):
+            effects.apply_many(session, new_events)
+        else:
+            for event in new_events:
+                effects.apply(session, event)
     for refused in batch.refused:
         dead_letter(
             session,

@@ -80,7 +80,7 @@ class IngestConsumer:
         effects: EventEffects | None = None,
         registry: CollectorRegistry | None = None,
         max_batch: int = 500,
-        max_wait_s: float = 0.02,
+        max_wait_s: float = 0.005,
         queue_size: int = 50_000,
         retry_max_s: float = 5.0,
     ) -> None:
@@ -257,7 +257,7 @@ class IngestConsumer:
             self._drop(1)
             return
         self._count("received")
-        self.metrics.received.labels(_channel_label(topic)).inc()
+        self.metrics.received_on[_channel_label(topic)].inc()
 
     # -- the worker --------------------------------------------------------------------------
 

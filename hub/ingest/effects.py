@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,19 @@ class EventEffects(Protocol):
 
     def apply(self, session: Session, event: PassageEvent) -> None:
         """Derive whatever follows from ``event`` (matches, alerts) using ``session``."""
+        ...
+
+
+@runtime_checkable
+class BatchEffects(EventEffects, Protocol):
+    """Effects that can take a whole batch's new events at once (fewer database round trips).
+
+    ``apply_many`` must do what ``apply`` does for each event, in order, in the same
+    transaction; ingest calls it instead of ``apply`` when the effects provide it.
+    """
+
+    def apply_many(self, session: Session, events: Sequence[PassageEvent]) -> None:
+        """Derive whatever follows from ``events``, in order, using ``session``."""
         ...
 
 

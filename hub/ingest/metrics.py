@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
+RECEIVED_CHANNELS = ("events", "status", "other")
 
 
 class IngestMetrics:
@@ -20,6 +21,8 @@ class IngestMetrics:
             ["channel"],
             registry=registry,
         )
+        self.received_on = {c: self.received.labels(c) for c in RECEIVED_CHANNELS}
+        """The ``received`` child of each channel (``labels()`` costs a lookup per message)."""
         self.ingested = Counter(
             "gridgate_hub_events_ingested", "New passage events stored.", registry=registry
         )

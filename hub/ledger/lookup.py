@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.orm import Session
 
-from hub.match.ledger import ResidentView
+from hub.match.ledger import LedgerKeys, ResidentView
 from hub.store.ledger_tables import AddressRow, ResidentRow, SiteRow
 from models.events import CodeColour
 
+IN_CHUNK = 500
+"""Keys per ``IN (...)`` query."""
+
 _VIEW_COLUMNS = (
     ResidentRow.resident_id,
+    ResidentRow.holder_ref,
     ResidentRow.name,
     ResidentRow.address_code,
     AddressRow.grid_id,
@@ -27,6 +32,15 @@ _VIEW_QUERY = select(*_VIEW_COLUMNS).outerjoin(
     AddressRow, AddressRow.address_code == ResidentRow.address_code
 )
 """A resident with the grid of their address."""
+
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+"""The keys of an ``IN``; statements built once, so each batch only binds its keys."""
+_BY_ID = _VIEW_QUERY.where(ResidentRow.resident_id.in_(_KEYS))
+_BY_HOLDER = _VIEW_QUERY.where(ResidentRow.holder_ref.in_(_KEYS))
+_ADDRESS_GRIDS = select(AddressRow.address_code, AddressRow.grid_id).where(
+    AddressRow.address_code.in_(_KEYS)
+)
+_SITE_GRIDS = select(SiteRow.site_id, SiteRow.grid_id).where(SiteRow.site_id.in_(_KEYS))
 
 
 def _view(row: Any) -> ResidentView:
@@ -46,39 +60,70 @@ def _view(row: Any) -> ResidentView:
 class SqlLedgerLookup:
     """Ledger reads in the caller's session (e.g. the event's own transaction).
 
-    Address and site grids are remembered for the life of the object: create one per
-    session, as :data:`hub.alerts.effects.LedgerFactory` does.
+    Everything read is remembered for the life of the object: create one per session, as
+    :data:`hub.alerts.effects.LedgerFactory` does. :meth:`prefetch` reads a whole ingest
+    batch's keys in a few ``IN`` queries, so matching the batch makes no further round trip.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._residents: dict[str, ResidentView | None] = {}
+        self._holders: dict[str, ResidentView | None] = {}
         self._address_grids: dict[str, str | None] = {}
         self._site_grids: dict[str, str | None] = {}
 
+    def prefetch(self, keys: LedgerKeys) -> None:
+        """Read every resident, holder, address and site of ``keys`` not read yet."""
+        for chunk in _chunks(keys.resident_ids - self._residents.keys()):
+            self._residents.update(dict.fromkeys(chunk))
+            self._remember(self.session.execute(_BY_ID, {"keys": chunk}))
+        for chunk in _chunks(keys.holder_refs - self._holders.keys()):
+            self._holders.update(dict.fromkeys(chunk))
+            self._remember(self.session.execute(_BY_HOLDER, {"keys": chunk}))
+        for chunk in _chunks(keys.address_codes - self._address_grids.keys()):
+            self._address_grids.update(dict.fromkeys(chunk))
+            self._address_grids.update(self._pairs(_ADDRESS_GRIDS, chunk))
+        for chunk in _chunks(keys.site_ids - self._site_grids.keys()):
+            self._site_grids.update(dict.fromkeys(chunk))
+            self._site_grids.update(self._pairs(_SITE_GRIDS, chunk))
+
     def resident(self, resident_id: str) -> ResidentView | None:
         """A resident by id."""
-        row = self.session.execute(
-            _VIEW_QUERY.where(ResidentRow.resident_id == resident_id)
-        ).one_or_none()
-        return None if row is None else _view(row)
+        if resident_id not in self._residents:
+            self.prefetch(LedgerKeys(resident_ids=frozenset([resident_id])))
+        return self._residents[resident_id]
 
     def resident_by_holder(self, holder_ref: str) -> ResidentView | None:
         """The resident whose ID number hashes to ``holder_ref``."""
-        row = self.session.execute(
-            _VIEW_QUERY.where(ResidentRow.holder_ref == holder_ref)
-        ).one_or_none()
-        return None if row is None else _view(row)
+        if holder_ref not in self._holders:
+            self.prefetch(LedgerKeys(holder_refs=frozenset([holder_ref])))
+        return self._holders[holder_ref]
 
     def address_grid(self, address_code: str) -> str | None:
         """The grid of a standard address, or None when the address is not in the ledger."""
         if address_code not in self._address_grids:
-            query = select(AddressRow.grid_id).where(AddressRow.address_code == address_code)
-            self._address_grids[address_code] = self.session.scalar(query)
+            self.prefetch(LedgerKeys(address_codes=frozenset([address_code])))
         return self._address_grids[address_code]
 
     def site_grid(self, site_id: str) -> str | None:
         """The grid a site (compound, checkpoint) belongs to."""
         if site_id not in self._site_grids:
-            query = select(SiteRow.grid_id).where(SiteRow.site_id == site_id)
-            self._site_grids[site_id] = self.session.scalar(query)
+            self.prefetch(LedgerKeys(site_ids=frozenset([site_id])))
         return self._site_grids[site_id]
+
+    def _remember(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            view = _view(row)
+            self._residents[row.resident_id] = view
+            self._holders[row.holder_ref] = view
+
+    def _pairs(self, query: Executable, keys: list[str]) -> dict[str, str | None]:
+        """Key → grid rows of ``query`` for ``keys``."""
+        return {row[0]: row[1] for row in self.session.execute(query, {"keys": keys})}
+
+
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    """``keys`` sorted, in lists short enough for one ``IN`` (SQLite limits parameters)."""
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]

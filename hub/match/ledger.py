@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from models.events import CodeColour
 
@@ -40,4 +40,23 @@ class LedgerLookup(Protocol):
 
     def site_grid(self, site_id: str) -> str | None:
         """The grid a site (compound, checkpoint) belongs to."""
+        ...
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    """Everything a batch of passages will look up, so it can be read in a few queries."""
+
+    resident_ids: frozenset[str] = field(default_factory=frozenset)
+    holder_refs: frozenset[str] = field(default_factory=frozenset)
+    address_codes: frozenset[str] = field(default_factory=frozenset)
+    site_ids: frozenset[str] = field(default_factory=frozenset)
+
+
+@runtime_checkable
+class PrefetchingLedger(LedgerLookup, Protocol):
+    """A lookup that can read a whole batch's keys at once (then answers from memory)."""
+
+    def prefetch(self, keys: LedgerKeys) -> None:
+        """Read ``keys`` now; later lookups of them need no round trip."""
         ...

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hub.match.faces import FaceIndex
-from hub.match.ledger import LedgerLookup, ResidentView
+import numpy as np
+
+from hub.match.faces import DIMENSIONS, FaceIndex
+from hub.match.ledger import LedgerKeys, LedgerLookup, PrefetchingLedger, ResidentView
 from hub.match.strangers import StrangerIndex
 from models.events import (
     DoorPlateObservation,
@@ -67,14 +70,82 @@ def match_passage(
     strangers: StrangerIndex | None = None,
 ) -> PassageMatch:
     """Match every observation; a face beyond tolerance is never given the nearest name."""
-    face_results = []
-    for face in event.faces():
-        match = match_one(faces.nearest(face.encoding), thresholds)
-        resident = ledger.resident(match.resident_ref) if match.resident_ref else None
-        stranger = None
-        if strangers is not None and match.decision is FaceDecision.UNKNOWN:
-            stranger = strangers.reference(face.encoding, event.site_id)
-        face_results.append(FaceResult(face, match, resident, stranger))
+    return match_passages([event], ledger, faces, thresholds, strangers)[0]
+
+
+def match_passages(
+    events: Sequence[PassageEvent],
+    ledger: LedgerLookup,
+    faces: FaceIndex,
+    thresholds: FaceThresholds,
+    strangers: StrangerIndex | None = None,
+) -> list[PassageMatch]:
+    """Match a batch of passages, in order; the ledger is read once for all of them.
+
+    Faces are matched first (in memory); then a :class:`PrefetchingLedger` reads every
+    resident, holder, address and site the batch names in a few queries.
+    """
+    seen = _faces(events, faces, thresholds, strangers)
+    if isinstance(ledger, PrefetchingLedger):
+        ledger.prefetch(_keys(events, seen))
+    return [_assemble(event, found, ledger) for event, found in zip(events, seen, strict=True)]
+
+
+_Seen = list[tuple[FaceObservation, FaceMatch, str | None]]
+
+
+def _faces(
+    events: Sequence[PassageEvent],
+    faces: FaceIndex,
+    thresholds: FaceThresholds,
+    strangers: StrangerIndex | None,
+) -> list[_Seen]:
+    """Each event's faces with their match and, for an unknown face, its stranger reference."""
+    observed = [event.faces() for event in events]
+    flat = [face.encoding for seen in observed for face in seen]
+    nearest = iter(faces.nearest_many(np.asarray(flat, dtype=np.float32).reshape(-1, DIMENSIONS)))
+    found = [[(face, match_one(next(nearest), thresholds)) for face in seen] for seen in observed]
+    unknown = [
+        (i, j)
+        for i, pairs in enumerate(found)
+        for j, (_, match) in enumerate(pairs)
+        if match.decision is FaceDecision.UNKNOWN
+    ]
+    stranger_of: dict[tuple[int, int], str] = {}
+    if strangers is not None and unknown:
+        refs = strangers.references(
+            [found[i][j][0].encoding for i, j in unknown], [events[i].site_id for i, _ in unknown]
+        )
+        stranger_of = dict(zip(unknown, refs, strict=True))
+    return [
+        [(face, match, stranger_of.get((i, j))) for j, (face, match) in enumerate(pairs)]
+        for i, pairs in enumerate(found)
+    ]
+
+
+def _keys(events: Sequence[PassageEvent], seen: Sequence[_Seen]) -> LedgerKeys:
+    return LedgerKeys(
+        resident_ids=frozenset(
+            m.resident_ref for found in seen for _, m, _ in found if m.resident_ref
+        ),
+        holder_refs=frozenset(
+            c.holder_ref for e in events for c in e.health_codes() if c.holder_ref
+        ),
+        address_codes=frozenset(p.address_code for e in events for p in e.door_plates()),
+        site_ids=frozenset(e.site_id for e in events),
+    )
+
+
+def _assemble(event: PassageEvent, seen: _Seen, ledger: LedgerLookup) -> PassageMatch:
+    face_results = [
+        FaceResult(
+            face,
+            match,
+            ledger.resident(match.resident_ref) if match.resident_ref else None,
+            stranger,
+        )
+        for face, match, stranger in seen
+    ]
     code_results = [
         CodeResult(code, ledger.resident_by_holder(code.holder_ref) if code.holder_ref else None)
         for code in event.health_codes()

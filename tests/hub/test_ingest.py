@@ -7,15 +7,17 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.alerts.effects import AlertEffects
 from hub.config import HubSettings
 from hub.ingest.consumer import IngestConsumer
 from hub.store import DeadLetterRow, DeviceRow, EventRow, Store
-from models import ComponentVersions, DeviceStatus, PassageEvent, encode
+from models import Alert, ComponentVersions, DeviceStatus, PassageEvent, encode
 from models.base import utc_now
 from models.topics import events, status
 from tests.hub.conftest import make_settings
@@ -265,3 +267,132 @@ def test_database_outage_is_retried_nothing_acked_and_stop_does_not_hang(
         down.close()
     stats = consumer.stats()
     assert stats.stored == 0 and stats.acks_published == 0 and stats.dropped >= 3
+
+
+def _district_events(n: int) -> list[PassageEvent]:
+    """Passages raising, repeating and not raising alerts, for the ledger of ``_fill``."""
+    from datetime import timedelta
+
+    from models import (
+        CodeColour,
+        FaceObservation,
+        HealthCodeFormat,
+        HealthCodeObservation,
+        VerificationStatus,
+    )
+    from models.identity import holder_ref
+    from tests.hub.test_ledger_import import KEY
+    from tests.hub.test_ledger_lookup import ALICE_ID
+    from tests.support.factories import encoding
+
+    sent = []
+    for i in range(n):
+        event = passage_event(seq=i % 7, faces=0)  # the factory's unknown holder: repeats
+        now = utc_now()
+        extra: list[FaceObservation | HealthCodeObservation] = [
+            FaceObservation(track_id=1, encoding=encoding(i % 5), quality=0.8, seen_at=now)
+        ]
+        if i % 3 == 0:  # Alice, quarantined returnee with a red code
+            extra.append(
+                HealthCodeObservation(
+                    format=HealthCodeFormat.GRIDGATE,
+                    status=VerificationStatus.VALID,
+                    colour=CodeColour.RED,
+                    holder_ref=holder_ref(ALICE_ID, KEY),
+                    expires_at=now + timedelta(hours=1),
+                    seen_at=now,
+                )
+            )
+        sent.append(event.model_copy(update={"observations": [*event.observations, *extra]}))
+    return sent
+
+
+def _alert_state(store: Store) -> tuple[list[tuple[str, str, int, str]], int]:
+    from sqlalchemy import func
+
+    from hub.store.alert_tables import AlertAuditRow, AlertRow
+
+    with store.sessions() as session:
+        rows = session.scalars(select(AlertRow)).all()
+        audits = session.scalar(select(func.count()).select_from(AlertAuditRow)) or 0
+    subjects = {r.subject_ref: f"s{i}" for i, r in enumerate(sorted(rows, key=_raised))}
+    return sorted(
+        (r.rule, subjects[r.subject_ref], r.repeat_count, r.severity) for r in rows
+    ), audits
+
+
+def _raised(row: Any) -> tuple[Any, str]:
+    return (row.raised_at, row.subject_ref)
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def publish(self, alerts: list[Alert]) -> None:
+        self.alerts.extend(alerts)
+
+
+def _alert_effects(sink: _Sink) -> AlertEffects:
+    from hub.ledger.lookup import SqlLedgerLookup
+    from hub.match.faces import FaceIndex
+
+    return AlertEffects(ledger=SqlLedgerLookup, faces=FaceIndex(), sink=sink)
+
+
+def test_one_batch_raises_the_same_alerts_as_event_by_event(db_url: str, tmp_path: Path) -> None:
+    from hub.ingest.batch import Batch, write_batch
+    from hub.ingest.classify import AcceptedEvent, Inbound
+    from tests.hub.test_ledger_lookup import _fill
+
+    sent = _district_events(24)
+    batched, single = Store.open(db_url), Store.open(f"sqlite:///{tmp_path / 'single.db'}")
+    try:
+        pushed: dict[str, _Sink] = {"batched": _Sink(), "single": _Sink()}
+        for store in (batched, single):
+            _fill(store)
+        effects = _alert_effects(pushed["batched"])
+        inbound = [
+            AcceptedEvent(e, Inbound(events("site-a", e.device_id), encode(e), utc_now()))
+            for e in [*sent, sent[0]]  # a repeated event id is stored and applied once
+        ]
+        with batched.transaction() as session:
+            new = write_batch(session, Batch(events=inbound), effects)
+        assert new == [e.event_id for e in sent]
+        one_by_one = _alert_effects(pushed["single"])
+        for event in sent:
+            with single.transaction() as session:
+                one_by_one.apply(session, event)
+        assert _alert_state(batched) == _alert_state(single)
+        rules, audits = _alert_state(batched)
+        assert audits == len(pushed["batched"].alerts) > len(rules) >= 4
+        assert [(a.rule, a.repeat_count, a.event_id) for a in pushed["batched"].alerts] == [
+            (a.rule, a.repeat_count, a.event_id) for a in pushed["single"].alerts
+        ]
+    finally:
+        batched.close()
+        single.close()
+
+
+def test_consumer_pushes_alerts_after_the_batch_commits(
+    settings: HubSettings, store: Store, publisher: HubPublisher
+) -> None:
+    sink = _Sink()
+    consumer = IngestConsumer(settings, store, effects=_alert_effects(sink))
+    consumer.start()
+    try:
+        assert consumer.wait_ready(10)
+        sent = [passage_event(seq=i) for i in range(40)]
+        for event in [*sent, *sent[:10]]:
+            publisher.publish(event)
+        assert publisher.wait_settled(SETTLE_S)
+        assert _eventually(lambda: len(sink.alerts) == 80)
+    finally:
+        consumer.stop()
+    holder = [a for a in sink.alerts if a.subject_ref == "h1:abcdefghijklmnop"]
+    assert [a.repeat_count for a in holder] == list(range(1, 41))
+    assert [a.event_id for a in holder] == [e.event_id for e in sent]
+    assert len({a.alert_id for a in holder}) == 1
+    strangers = {a.subject_ref for a in sink.alerts if a.subject_ref.startswith("stranger:")}
+    assert len(strangers) == 40
+    assert sorted(_event_ids(store)) == sorted(e.event_id for e in sent)
