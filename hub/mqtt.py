@@ -10,6 +10,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.config import HubSettings
@@ -107,3 +109,19 @@ def hub_publisher(settings: HubSettings, suffix: str, timeout_s: float = 5.0) ->
         username=settings.mqtt_username,
         password=password,
     )
+
+
+def connect_persistent(client: mqtt.Client, settings: HubSettings, keepalive_s: int = 30) -> None:
+    """Connect ``client`` in the background with the hub's MQTT v5 persistent session: the
+    broker keeps its subscriptions and queues its messages for ``session_expiry_s`` while it
+    is away (clean_start alone does not keep a v5 session)."""
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
+    props.SessionExpiryInterval = settings.session_expiry_s
+    client.connect_async(
+        settings.mqtt_host,
+        settings.mqtt_port,
+        keepalive=keepalive_s,
+        clean_start=settings.session_expiry_s == 0,
+        properties=props,
+    )
+    client.loop_start()

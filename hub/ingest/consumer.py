@@ -18,7 +18,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -32,6 +31,7 @@ from hub.ingest.batch import Batch, write_batch
 from hub.ingest.classify import Inbound, Refused, classify
 from hub.ingest.effects import EventEffects, NoEffects
 from hub.ingest.metrics import IngestMetrics
+from hub.mqtt import connect_persistent
 from hub.store.db import Store
 from models import encode
 from models.base import utc_now
@@ -126,16 +126,7 @@ class IngestConsumer:
         self._stopping.clear()
         self._worker = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
         self._worker.start()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        self._client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            keepalive=KEEPALIVE_S,
-            clean_start=self.settings.session_expiry_s == 0,
-            properties=props,
-        )
-        self._client.loop_start()
+        connect_persistent(self._client, self.settings, KEEPALIVE_S)
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until connected and subscribed; False on timeout."""

@@ -20,14 +20,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.config import HubSettings
 from hub.faces.vault import FaceVault
 from hub.ingest.classify import Inbound
+from hub.mqtt import connect_persistent
 from hub.registrations.repository import record_request
 from hub.store.db import Store
 from hub.store.events import dead_letter
@@ -113,16 +112,7 @@ class RegistrationConsumer:
         self._stopping.clear()
         self._worker = threading.Thread(target=self._run, name="hub-registrations", daemon=True)
         self._worker.start()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        self._client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            keepalive=KEEPALIVE_S,
-            clean_start=self.settings.session_expiry_s == 0,
-            properties=props,
-        )
-        self._client.loop_start()
+        connect_persistent(self._client, self.settings, KEEPALIVE_S)
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until subscribed; False on timeout."""
