@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -17,9 +17,10 @@ from hub.store.ledger_tables import AddressRow, GridRow, HouseholdRow
 from hub.store.task_tables import TaskRow
 
 
-@dataclass(frozen=True)
-class CloseOut:
+class CloseOut(BaseModel):
     """One grid on one day."""
+
+    model_config = ConfigDict(frozen=True)
 
     day: date
     grid_id: str
@@ -119,7 +120,7 @@ def _grouped(session: Session, stmt: object) -> dict[str, tuple[int, ...]]:
     }
 
 
-COLUMNS = [f.name for f in fields(CloseOut)]
+COLUMNS = list(CloseOut.model_fields)
 
 
 def to_csv(rows: list[CloseOut]) -> str:
@@ -128,7 +129,7 @@ def to_csv(rows: list[CloseOut]) -> str:
     writer = csv.DictWriter(out, COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: str(v) for k, v in asdict(row).items()})
+        writer.writerow({k: str(v) for k, v in row.model_dump().items()})
     return out.getvalue()
 
 
@@ -140,7 +141,9 @@ def to_xlsx(rows: list[CloseOut]) -> bytes:
     sheet.title = "close-out"
     sheet.append(COLUMNS)
     for row in rows:
-        sheet.append([v.isoformat() if isinstance(v, date) else v for v in asdict(row).values()])
+        sheet.append(
+            [v.isoformat() if isinstance(v, date) else v for v in row.model_dump().values()]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

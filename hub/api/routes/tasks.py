@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -16,7 +15,7 @@ from hub.store.task_tables import TaskRow
 from hub.tasks.generate import generate_tasks
 from hub.tasks.kinds import TaskKind, TaskResult
 from hub.tasks.record import record_result
-from hub.tasks.report import close_out, to_csv, to_xlsx
+from hub.tasks.report import CloseOut, close_out, to_csv, to_xlsx
 from models.base import utc_now
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -106,25 +105,7 @@ def record(task_id: uuid.UUID, body: TaskOutcome, caller: StaffDep, store: Store
         return _task(row)
 
 
-class CloseOutRow(BaseModel):
-    """The close-out of one grid on one day."""
-
-    day: date
-    grid_id: str
-    grid_name: str
-    households: int
-    occupied: int
-    vacant: int
-    reached: int
-    away: int
-    unreachable: int
-    alerts_opened: int
-    alerts_closed: int
-    tasks: int
-    tasks_done: int
-
-
-@router.get("/reports/daily", response_model=list[CloseOutRow])
+@router.get("/reports/daily", response_model=list[CloseOut])
 def daily_report(
     caller: StaffDep,
     store: StoreDep,
@@ -133,7 +114,7 @@ def daily_report(
     file_format: Annotated[
         Literal["json", "csv", "xlsx"], Query(alias="format", description="json, csv or xlsx")
     ] = "json",
-) -> list[CloseOutRow] | Response:
+) -> list[CloseOut] | Response:
     """The daily close-out per grid; ``format=csv|xlsx`` downloads a file."""
     target = _today(settings, day)
     with store.sessions() as session:
@@ -151,4 +132,4 @@ def daily_report(
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
-    return [CloseOutRow(**asdict(row)) for row in rows]
+    return rows
