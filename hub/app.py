@@ -25,6 +25,7 @@ from hub.config import HubSettings
 from hub.faces.announcer import GalleryAnnouncer
 from hub.faces.enroll import load_index
 from hub.faces.vault import FaceVault
+from hub.groups.alerts import raise_group_code_alerts
 from hub.ingest.consumer import IngestConsumer
 from hub.ingest.effects import EventEffects
 from hub.ingest.registrations import RegistrationConsumer
@@ -96,7 +97,10 @@ class Hub:
             self.store, self.vault, hub_publisher(settings, "gallery"), settings.gallery_announce_s
         )
         self.escalator = Escalator(
-            self.store, self.push, timedelta(minutes=settings.escalate_after_min)
+            self.store,
+            self.push,
+            timedelta(minutes=settings.escalate_after_min),
+            extra_checks=[raise_group_code_alerts],
         )
         self.api: FastAPI | None = (
             create_app(

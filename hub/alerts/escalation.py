@@ -1,27 +1,41 @@
-"""A timer that escalates alerts left unacknowledged too long and pushes them again."""
+"""A timer that escalates alerts left unacknowledged too long and pushes them again, and runs
+other periodic alert checks (group codes) in the same transaction."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from hub.alerts.effects import AlertSink
 from hub.alerts.lifecycle import escalate_due
-from hub.alerts.repository import to_alert
+from hub.alerts.repository import flush_audit, to_alert
+from hub.store.alert_tables import AlertRow
 from hub.store.db import Store
 from models.base import utc_now
 
 logger = logging.getLogger(__name__)
+
+AlertCheck = Callable[[Session, datetime], list[AlertRow]]
+"""A periodic check that raises alerts (queued audit rows are flushed by the timer)."""
 
 
 class Escalator:
     """Checks every ``interval_s`` for open alerts older than ``after``; escalates each once."""
 
     def __init__(
-        self, store: Store, sink: AlertSink, after: timedelta, interval_s: float | None = None
+        self,
+        store: Store,
+        sink: AlertSink,
+        after: timedelta,
+        interval_s: float | None = None,
+        extra_checks: Sequence[AlertCheck] = (),
     ) -> None:
         self.store, self.sink, self.after = store, sink, after
+        self.extra_checks = list(extra_checks)
         self.interval_s = interval_s or min(60.0, max(1.0, after.total_seconds() / 4))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -41,9 +55,13 @@ class Escalator:
     def run_once(self) -> int:
         """Escalate what is due now, push it after commit; the number escalated."""
         with self.store.transaction() as session:
-            alerts = [to_alert(row) for row in escalate_due(session, utc_now(), self.after)]
+            rows = escalate_due(session, utc_now(), self.after)
+            for check in self.extra_checks:
+                rows += check(session, utc_now())
+            flush_audit(session)
+            alerts = [to_alert(row) for row in rows]
         if alerts:
-            logger.warning("escalated %d unacknowledged alert(s) to grid leaders", len(alerts))
+            logger.warning("escalated or raised %d alert(s) on the timer", len(alerts))
             self.sink.publish(alerts)
         return len(alerts)
 

@@ -27,7 +27,7 @@ def raise_or_repeat(
     *,
     site_id: str,
     gate_id: str | None,
-    event_id: uuid.UUID,
+    event_id: uuid.UUID | None,
     now: datetime,
     active: Mapping[str, AlertRow | None] | None = None,
 ) -> AlertRow:
