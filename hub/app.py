@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from types import FrameType
 
 import uvicorn
@@ -20,6 +21,7 @@ from prometheus_client import (
 
 from hub.alerts.effects import AlertEffects
 from hub.alerts.escalation import Escalator
+from hub.alerts.lifecycle import remind_due
 from hub.api.main import create_app
 from hub.config import HubSettings
 from hub.faces.announcer import GalleryAnnouncer
@@ -100,7 +102,10 @@ class Hub:
             self.store,
             self.push,
             timedelta(minutes=settings.escalate_after_min),
-            extra_checks=[raise_group_code_alerts],
+            extra_checks=[
+                partial(remind_due, after=timedelta(hours=settings.remind_after_h)),
+                raise_group_code_alerts,
+            ],
         )
         self.api: FastAPI | None = (
             create_app(

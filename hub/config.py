@@ -110,6 +110,12 @@ class HubSettings(StoreSettings):
         title="Escalate after (min)",
         description="An alert still open this long is escalated to its grid leader.",
     )
+    remind_after_h: float = Field(
+        4,
+        gt=0,
+        title="Remind after (h)",
+        description="An acknowledged alert untouched this long is pushed again as a reminder.",
+    )
     gallery_announce_s: float = Field(
         300,
         gt=0,

@@ -100,3 +100,18 @@ def escalate_due(session: Session, now: datetime, after: timedelta) -> list[Aler
         minutes = int(after.total_seconds() // 60)
         _record(session, row, "hub", "escalated", f"unacknowledged {minutes} min → {who}", now)
     return list(due)
+
+
+def remind_due(session: Session, now: datetime, after: timedelta) -> list[AlertRow]:
+    """Acknowledged or in-progress alerts untouched for ``after``: remind (audited, pushed
+    again by the caller); the reminder counts as a touch, so the next comes ``after`` later."""
+    due = session.scalars(
+        select(AlertRow).where(
+            AlertRow.state.in_([str(AlertState.ACKNOWLEDGED), str(AlertState.IN_PROGRESS)]),
+            AlertRow.updated_at <= now - after,
+        )
+    ).all()
+    hours = after.total_seconds() / 3600
+    for row in due:
+        _record(session, row, "hub", "reminded", f"unhandled for {hours:g} h", now)
+    return list(due)

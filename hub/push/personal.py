@@ -27,7 +27,7 @@ class PersonalChannel:
 
     def __init__(self, name: str, directory: RecipientDirectory, sender: MessageSender) -> None:
         self.name, self.directory, self.sender = name, directory, sender
-        self._delivered: dict[tuple[str, str, int, bool], None] = {}
+        self._delivered: dict[tuple[str, str, str, bool], None] = {}
 
     def send(self, alert: Alert) -> str:
         """Message every recipient who takes this alert here; the targets reached, or ``none``.
@@ -37,7 +37,13 @@ class PersonalChannel:
         text = message_text(alert)
         reached = []
         for recipient in self.directory.for_alert(alert, self.name):
-            key = (str(alert.alert_id), recipient.target, alert.repeat_count, alert.escalated)
+            # each repeat, escalation or reminder moves updated_at: news again
+            key = (
+                str(alert.alert_id),
+                recipient.target,
+                alert.updated_at.isoformat(),
+                alert.escalated,
+            )
             if key in self._delivered:
                 reached.append(recipient.target)
                 continue

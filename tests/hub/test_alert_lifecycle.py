@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.alerts.escalation import Escalator
-from hub.alerts.lifecycle import escalate_due
+from hub.alerts.lifecycle import escalate_due, remind_due
 from hub.api.main import create_app
 from hub.auth.roles import Role
 from hub.config import HubSettings
@@ -163,3 +163,27 @@ def test_the_escalation_timer_pushes_each_stale_alert_once_marked_escalated(stor
         escalator.stop()
     (pushed,) = sink.alerts
     assert pushed.alert_id == alert.alert_id and pushed.escalated
+
+
+def test_acknowledged_alerts_left_unhandled_are_reminded_then_again_later(
+    client: TestClient, store: Store
+) -> None:
+    alert = raise_alert(store, "G-A")
+    client.post(
+        f"/api/alerts/{alert.alert_id}/acknowledge", json={}, headers=bearer(client, "wang")
+    )
+    untouched = raise_alert(store, "G-B", "face:2")  # open: escalation's business, not reminders
+    with store.transaction() as session:
+        for alert_id in (alert.alert_id, untouched.alert_id):
+            row = session.get(AlertRow, alert_id)
+            assert row is not None
+            row.updated_at = utc_now() - timedelta(hours=5)
+    with store.transaction() as session:
+        reminded = remind_due(session, utc_now(), timedelta(hours=4))
+        assert [r.alert_id for r in reminded] == [alert.alert_id]
+    with store.transaction() as session:
+        assert remind_due(session, utc_now(), timedelta(hours=4)) == []  # touched by the reminder
+        actions = session.scalars(
+            select(AlertAuditRow.action).where(AlertAuditRow.alert_id == alert.alert_id)
+        ).all()
+    assert actions[-1] == "reminded"

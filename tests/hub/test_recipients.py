@@ -101,9 +101,13 @@ def test_the_personal_channel_messages_each_recipient_once_even_across_retries(
     assert channel.send(alert) == "13800000001,13800000002"  # the retry
     assert [target for target, _ in gateway.sent] == ["13800000001", "13800000002"]
     assert "red_code" in gateway.sent[0][1]
-    repeat = alert.model_copy(update={"repeat_count": 2})
+    later = alert.updated_at + timedelta(minutes=3)
+    repeat = alert.model_copy(update={"repeat_count": 2, "updated_at": later})
     channel.send(repeat)
     assert len(gateway.sent) == 4  # a repeat is news again
+    reminder = alert.model_copy(update={"updated_at": later + timedelta(hours=4)})
+    channel.send(reminder)
+    assert len(gateway.sent) == 6  # so is a reminder (updated_at moves)
 
 
 @pytest.fixture
