@@ -8,27 +8,18 @@ The QR holds ``<base_url>/a/<address_code>``: the edge's decoder reads it as a d
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-log = logging.getLogger(__name__)
+from hub.fonts import cjk_font
 
 PLATE_PX = (600, 720)
 A4_PX = (1240, 1754)  # 150 dpi
 SHEET_GRID = (2, 2)
 MARGIN_PX = 60
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
 
 
 @dataclass(frozen=True)
@@ -45,15 +36,6 @@ def plate_url(base_url: str, address_code: str) -> str:
     return f"{base_url.rstrip('/')}/a/{address_code}"
 
 
-@cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            return ImageFont.truetype(path, size)
-    log.warning("no CJK font found (apt-get install fonts-wqy-microhei): addresses print as codes")
-    return ImageFont.load_default(size)
-
-
 def render_plate(plate: Plate, base_url: str) -> Image.Image:
     """The plate: QR (error correction M, quiet zone kept) above the address and its code."""
     width, height = PLATE_PX
@@ -63,11 +45,11 @@ def render_plate(plate: Plate, base_url: str) -> Image.Image:
     buffer = _qr_image(qr, scale)
     image.paste(buffer, ((width - buffer.width) // 2, 30))
     draw = ImageDraw.Draw(image)
-    font = _font(34)
-    text = plate.address_text if font.getbbox("中")[2] > 0 else plate.address_code
+    _, cjk = cjk_font(34)
+    text = plate.address_text if cjk else plate.address_code
     y = 30 + buffer.height + 16
     for line, size in ((text, 34), (f"{plate.address_code} · {plate.grid_id}", 22)):
-        line_font = _font(size)
+        line_font, _ = cjk_font(size)
         line_width = draw.textlength(line, font=line_font)
         draw.text(((width - line_width) / 2, y), line, fill="black", font=line_font)
         y += size + 14

@@ -11,14 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from hub.fonts import cjk_font
 
 A4_AT_150_DPI = (1240, 1754)
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
 
 
 @dataclass(frozen=True)
@@ -28,14 +25,6 @@ class PosterFiles:
     png: Path
     svg: Path
     pdf: Path
-
-
-def _font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
-    """A CJK font of ``size`` px when one is installed (True), else Pillow's default."""
-    for path in CJK_FONTS:
-        if Path(path).exists():
-            return ImageFont.truetype(path, size), True
-    return ImageFont.load_default(size), False
 
 
 def write_report_code(url: str, out: Path, label: str, stem: str = "report-code") -> PosterFiles:
@@ -50,8 +39,8 @@ def write_report_code(url: str, out: Path, label: str, stem: str = "report-code"
     code = Image.open(buffer).convert("L")
     page = Image.new("L", A4_AT_150_DPI, 255)
     draw = ImageDraw.Draw(page)
-    title, cjk = _font(72)
-    small, _ = _font(32)
+    title, cjk = cjk_font(72)
+    small, _ = cjk_font(32)
     lines = ["扫码报备", "Scan to self-report"] if cjk else ["Scan to self-report"]
     y = 120
     for line in [*lines, label]:
