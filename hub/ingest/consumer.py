@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from hub.config import HubSettings
@@ -45,8 +45,11 @@ MAX_LOGGED_REFUSALS = 10
 
 
 def _transient(exc: BaseException) -> bool:
-    """A database error worth retrying the same batch for (unreachable, locked, timed out)."""
+    """A database error worth retrying the same batch for (unreachable, locked, timed out, or
+    another worker opening the same alert at once: the retry finds it and counts a repeat)."""
     if isinstance(exc, OperationalError | PoolTimeoutError):
+        return True
+    if isinstance(exc, IntegrityError) and "active_key" in str(exc.orig):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 

@@ -9,6 +9,7 @@ stranger gets a new reference.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,7 +23,9 @@ DIMENSIONS = 128
 class StrangerIndex:
     """The most recent ``capacity`` strangers' encodings, searched in one vector operation."""
 
-    def __init__(self, thresholds: FaceThresholds, capacity: int = 10_000) -> None:
+    def __init__(
+        self, thresholds: FaceThresholds, capacity: int = 10_000, worker: str | None = None
+    ) -> None:
         self.thresholds = thresholds
         self.capacity = capacity
         self._lock = threading.Lock()
@@ -31,6 +34,8 @@ class StrangerIndex:
         self._refs: list[str] = []
         self._next = 0
         self._counter = 0
+        # references must not collide between hub workers, each remembering its own strangers
+        self._worker = worker or uuid.uuid4().hex[:8]
 
     def reference(self, encoding: npt.ArrayLike, site_id: str) -> str:
         """The stranger reference for ``encoding``: an earlier one if close enough, else new."""
@@ -85,7 +90,7 @@ class StrangerIndex:
     def _store(self, probe: npt.NDArray[np.float32], site_id: str) -> int:
         """Remember a new stranger in the next slot of the ring; returns the slot."""
         self._counter += 1
-        ref = f"stranger:{site_id}:{self._counter}"
+        ref = f"stranger:{site_id}:{self._worker}-{self._counter}"
         slot = self._next
         self._matrix[slot] = probe
         self._norms[slot] = probe @ probe

@@ -209,7 +209,7 @@ def test_strangers_of_a_batch_get_the_references_one_by_one_would_give() -> None
     sightings = [people[i] + rng.normal(0, 0.002, 128) for i in rng.integers(0, 12, 60)]
     sites = [f"site-{i % 3}" for i in range(len(sightings))]
     thresholds = FaceThresholds()
-    one_by_one, batched = StrangerIndex(thresholds, 8), StrangerIndex(thresholds, 8)
+    one_by_one, batched = (StrangerIndex(thresholds, 8, worker="w1") for _ in range(2))
     expected = [one_by_one.reference(v, s) for v, s in zip(sightings, sites, strict=True)]
     got = batched.references(sightings[:25], sites[:25]) + batched.references(
         sightings[25:], sites[25:]

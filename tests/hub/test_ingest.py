@@ -11,18 +11,21 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.alerts.effects import AlertEffects
 from hub.config import HubSettings
-from hub.ingest.consumer import IngestConsumer
+from hub.ingest.consumer import IngestConsumer, _transient
 from hub.store import DeadLetterRow, DeviceRow, EventRow, Store
+from hub.store.alert_tables import AlertRow
 from models import Alert, ComponentVersions, DeviceStatus, PassageEvent, encode
 from models.base import utc_now
 from models.topics import events, status
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
 from tests.support.factories import passage_event
+from tests.support.grids import raise_alert, seed_grids
 from tests.support.hub_publisher import HubPublisher
 
 SETTLE_S = 30.0
@@ -396,3 +399,17 @@ def test_consumer_pushes_alerts_after_the_batch_commits(
     strangers = {a.subject_ref for a in sink.alerts if a.subject_ref.startswith("stranger:")}
     assert len(strangers) == 40
     assert sorted(_event_ids(store)) == sorted(e.event_id for e in sent)
+
+
+def test_a_concurrent_alert_conflict_is_retried_not_dead_lettered(store: Store) -> None:
+    seed_grids(store)
+    raise_alert(store, "G-A", "face:9")
+    with pytest.raises(IntegrityError) as conflict, store.transaction() as session:
+        session.add(  # what a second worker's insert of the same active alert meets
+            AlertRow(**{
+                **{c.name: getattr(session.scalars(select(AlertRow)).one(), c.name)
+                   for c in AlertRow.__table__.columns},
+                "alert_id": uuid.uuid4(),
+            })
+        )  # fmt: skip
+    assert _transient(conflict.value)
