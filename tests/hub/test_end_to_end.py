@@ -148,6 +148,8 @@ def test_unregistered_face_alerts_the_grid_and_a_registered_resident_raises_noth
         link.submit(_event(site, _face(STRANGER_FACE)))
         wait_for(lambda: len(phone.alerts) == 1, 15, "the alert on the grid's topic")
         listener.join(15)
+        # The alert can reach the phone before the hub's ack reaches the edge.
+        assert link.wait_idle(15), "the hub acknowledged both events"
     finally:
         link.stop()
         phone.close()
@@ -157,4 +159,3 @@ def test_unregistered_face_alerts_the_grid_and_a_registered_resident_raises_noth
     assert [a.alert_id for a in streamed] == [alert.alert_id]
     stored = api.get("/api/alerts").json()
     assert [a["alert_id"] for a in stored] == [str(alert.alert_id)]  # none for the resident
-    assert link.outbox.depth() == 0
