@@ -60,6 +60,7 @@ class AlertRule(StrEnum):
     TAILGATING = "tailgating"
     REPORT_HIGH_RISK = "report_high_risk"
     CODE_UNVERIFIED = "code_unverified"
+    UNREGISTERED_ARRIVAL = "unregistered_arrival"  # a vehicle occupant bound for the district
 
 
 class Alert(WireModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
-from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from models.base import (
     SCHEMA_VERSION,
@@ -16,10 +14,47 @@ from models.base import (
     Timestamp,
     WireModel,
 )
+from models.observations import (
+    FACE_ENCODING_DIMENSIONS,
+    MAX_CROP_BASE64_CHARS,
+    MAX_OBSERVATIONS,
+    CodeColour,
+    DoorPlateObservation,
+    FaceDecision,
+    FaceEncoding,
+    FaceMatch,
+    FaceObservation,
+    HealthCodeFormat,
+    HealthCodeObservation,
+    Liveness,
+    Observation,
+    ReasonCode,
+    VerificationStatus,
+)
+from models.vehicles import VehicleCheck
 
-FACE_ENCODING_DIMENSIONS = 128
-MAX_CROP_BASE64_CHARS = 96_000
-MAX_OBSERVATIONS = 32
+__all__ = [
+    "FACE_ENCODING_DIMENSIONS",
+    "MAX_CROP_BASE64_CHARS",
+    "MAX_OBSERVATIONS",
+    "CodeColour",
+    "Direction",
+    "DoorPlateObservation",
+    "FaceDecision",
+    "FaceEncoding",
+    "FaceMatch",
+    "FaceObservation",
+    "GateAction",
+    "GateDecision",
+    "HealthCodeFormat",
+    "HealthCodeObservation",
+    "Liveness",
+    "Observation",
+    "PassageEvent",
+    "ReasonCode",
+    "VehicleCheck",
+    "VerificationStatus",
+]
 
 
 class Direction(StrEnum):
@@ -29,55 +64,6 @@ class Direction(StrEnum):
     EXIT = "exit"
 
 
-class CodeColour(StrEnum):
-    """Health-code colour."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-
-
-class HealthCodeFormat(StrEnum):
-    """Which kind of health code was scanned."""
-
-    GRIDGATE = "gridgate"
-    EU_DCC = "eu_dcc"
-    SMART_HEALTH_CARD = "smart_health_card"
-    ONLINE = "online"
-    UNKNOWN = "unknown"
-
-
-class VerificationStatus(StrEnum):
-    """Outcome of checking a health code."""
-
-    VALID = "valid"
-    INVALID = "invalid"
-    UNVERIFIED = "unverified"
-
-
-class ReasonCode(StrEnum):
-    """Why a health code was not accepted as valid."""
-
-    BAD_SIGNATURE = "bad_signature"
-    UNKNOWN_ISSUER = "unknown_issuer"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not_yet_valid"
-    REVOKED = "revoked"
-    MALFORMED = "malformed"
-    UNSUPPORTED = "unsupported"
-    PLATFORM_UNREACHABLE = "platform_unreachable"
-    HOLDER_MISMATCH = "holder_mismatch"
-
-
-class FaceDecision(StrEnum):
-    """The two-threshold decision against a gallery: never the nearest beyond tolerance."""
-
-    KNOWN = "known"
-    UNDECIDED = "undecided"
-    UNKNOWN = "unknown"
-    NOT_CHECKED = "not_checked"
-
-
 class GateAction(StrEnum):
     """What the gate did locally."""
 
@@ -85,114 +71,6 @@ class GateAction(StrEnum):
     DENY = "deny"
     HOLD = "hold"
     OBSERVE = "observe"
-
-
-def _finite_encoding(values: list[float]) -> list[float]:
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError("face encoding values must be finite numbers")
-    return values
-
-
-FaceEncoding = Annotated[
-    list[float],
-    Field(
-        min_length=FACE_ENCODING_DIMENSIONS,
-        max_length=FACE_ENCODING_DIMENSIONS,
-        description="dlib 128-d face encoding (biometric data: encodings, not photos, by default).",
-    ),
-    AfterValidator(_finite_encoding),
-]
-
-
-class Liveness(WireModel):
-    """Whether a liveness hint (blink across frames) was checked, and its outcome."""
-
-    checked: bool = Field(False, title="Checked", description="A liveness check ran.")
-    passed: bool | None = Field(
-        None, title="Passed", description="Outcome when checked; null when not checked."
-    )
-
-
-class FaceMatch(WireModel):
-    """The edge's local gallery decision for one face track."""
-
-    decision: FaceDecision = Field(title="Decision", description="known / undecided / unknown.")
-    resident_ref: str | None = Field(
-        None,
-        max_length=128,
-        title="Resident reference",
-        description="Gallery entry matched; present only when the decision is 'known'.",
-    )
-    distance: float | None = Field(
-        None, ge=0, title="Distance", description="Euclidean distance to the nearest entry."
-    )
-
-
-class FaceObservation(WireModel):
-    """One tracked face: encoded once per track (again only for a clearly better view)."""
-
-    kind: Literal["face"] = "face"
-    track_id: int = Field(ge=0, title="Track id", description="Per-device face track number.")
-    encoding: FaceEncoding
-    quality: float = Field(
-        ge=0, le=1, title="Quality", description="Size, sharpness and frontal pose, 0..1."
-    )
-    seen_at: Timestamp
-    liveness: Liveness = Field(default_factory=Liveness, title="Liveness hint")
-    local_match: FaceMatch = Field(
-        default_factory=lambda: FaceMatch(decision=FaceDecision.NOT_CHECKED),
-        title="Local match",
-        description="The edge gallery's decision, if a gallery is loaded.",
-    )
-    crop_jpeg_base64: str | None = Field(
-        None,
-        max_length=MAX_CROP_BASE64_CHARS,
-        title="Face crop",
-        description="JPEG crop, base64; sent only when the site enables it (off by default).",
-    )
-
-
-class HealthCodeObservation(WireModel):
-    """One scanned health code and the verifier's result."""
-
-    kind: Literal["health_code"] = "health_code"
-    format: HealthCodeFormat = Field(title="Format")
-    status: VerificationStatus = Field(title="Verification status")
-    reason_codes: list[ReasonCode] = Field(
-        default_factory=list, max_length=16, title="Reason codes", description="Why not valid."
-    )
-    colour: CodeColour | None = Field(None, title="Colour")
-    holder_ref: str | None = Field(
-        None,
-        max_length=128,
-        title="Holder reference",
-        description="Keyed hash of the holder's ID number, never the number itself.",
-    )
-    issuer: str | None = Field(None, max_length=128, title="Issuer key id")
-    expires_at: Timestamp | None = Field(None, title="Expiry")
-    last_test_at: Timestamp | None = Field(None, title="Last test time")
-    policy_passed: bool | None = Field(
-        None, title="Policy passed", description="The site's three-code verdict, when evaluated."
-    )
-    seen_at: Timestamp
-
-
-class DoorPlateObservation(WireModel):
-    """A standard-address QR door plate read at the gate."""
-
-    kind: Literal["door_plate"] = "door_plate"
-    address_code: str = Field(
-        pattern=r"^[0-9A-Za-z_-]{4,64}$",
-        title="Address code",
-        description="Standard-address code of the household the plate belongs to.",
-    )
-    seen_at: Timestamp
-
-
-Observation = Annotated[
-    FaceObservation | HealthCodeObservation | DoorPlateObservation,
-    Field(discriminator="kind"),
-]
 
 
 class GateDecision(WireModel):
@@ -221,6 +99,15 @@ class PassageEvent(WireModel):
         default_factory=list, max_length=MAX_OBSERVATIONS, title="Observations"
     )
     decision: GateDecision = Field(title="Local gate decision")
+    vehicle: VehicleCheck | None = Field(
+        None,
+        title="Vehicle",
+        description=(
+            "Set by checkpoint vehicle mode: the vehicle's plate and every occupant, one event"
+            " per vehicle. Left out of the payload when absent, so older hubs read other events."
+        ),
+        exclude_if=lambda v: v is None,
+    )
 
     def faces(self) -> list[FaceObservation]:
         """The face observations of this passage."""

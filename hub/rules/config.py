@@ -22,6 +22,7 @@ DEFAULT_SEVERITY: dict[AlertRule, Severity] = {
     AlertRule.TAILGATING: Severity.MAJOR,
     AlertRule.REPORT_HIGH_RISK: Severity.MAJOR,
     AlertRule.CODE_UNVERIFIED: Severity.MAJOR,
+    AlertRule.UNREGISTERED_ARRIVAL: Severity.MAJOR,
 }
 
 
