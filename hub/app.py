@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -136,6 +137,9 @@ class Hub:
 
     def start(self) -> None:
         """Start push, then ingest (the store is ready once built)."""
+        # What was built so far (modules, schemas, the face index) lives as long as the
+        # process: keep the cyclic GC from rescanning it on every full collection.
+        gc.freeze()
         self.push.start()
         self.ingest.start()
         self.registrations.start()

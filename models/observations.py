@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from models.base import Timestamp, WireModel
 
@@ -64,20 +63,13 @@ class FaceDecision(StrEnum):
     NOT_CHECKED = "not_checked"
 
 
-def _finite_encoding(values: list[float]) -> list[float]:
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError("face encoding values must be finite numbers")
-    return values
-
-
 FaceEncoding = Annotated[
-    list[float],
+    list[Annotated[float, Field(allow_inf_nan=False)]],  # finite, checked in pydantic-core
     Field(
         min_length=FACE_ENCODING_DIMENSIONS,
         max_length=FACE_ENCODING_DIMENSIONS,
         description="dlib 128-d face encoding (biometric data: encodings, not photos, by default).",
     ),
-    AfterValidator(_finite_encoding),
 ]
 
 

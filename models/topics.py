@@ -21,6 +21,7 @@ gridgate/v1/alerts/<grid>                              hub→grid   1        no
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -136,6 +137,7 @@ class DeviceTopic:
     channel: DeviceChannel
 
 
+@functools.lru_cache(maxsize=8192)  # a hub sees the same few topics over and over
 def parse_device_topic(topic: str) -> DeviceTopic:
     """Split a device topic into site, device and channel; raise :class:`TopicError`."""
     prefix = f"{ROOT}/dev/"

@@ -115,10 +115,18 @@ def test_short_face_encoding_is_refused() -> None:
     assert "observations.0.face.encoding" in info.value.paths
 
 
-def test_non_finite_encoding_is_refused() -> None:
-    text = encode(passage_event()).decode().replace("[", "[NaN,", 1)
-    with pytest.raises(ContractError):
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_encoding_is_refused(value: str) -> None:
+    data = _event_dict()
+    encoding = data["observations"][0]["encoding"]  # type: ignore[index]
+    text = json.dumps(data).replace(
+        json.dumps(encoding), json.dumps(encoding).replace(str(encoding[0]), value, 1), 1
+    )
+    assert value in text
+    with pytest.raises(ContractError) as info:
         decode(PassageEvent, text)
+    assert info.value.paths == ["observations.0.face.encoding.0"]
+    assert "finite" in str(info.value)
 
 
 def test_unknown_schema_version_is_refused_clearly() -> None:

@@ -54,7 +54,8 @@ def write_batch(session: Session, batch: Batch, effects: EventEffects) -> list[u
     new_ids: list[uuid.UUID] = []
     if batch.events:
         received_at = min(e.inbound.received_at for e in batch.events)
-        new_ids = store_events(session, (e.event for e in batch.events), received_at)
+        payloads = {e.event.event_id: e.inbound.payload for e in batch.events}
+        new_ids = store_events(session, (e.event for e in batch.events), received_at, payloads)
         by_id = {e.event.event_id: e.event for e in batch.events}
         new_events = [by_id[event_id] for event_id in new_ids]
         if isinstance(effects, BatchEffects):

@@ -13,12 +13,28 @@ from hub.match.strangers import StrangerIndex
 from models.events import (
     DoorPlateObservation,
     FaceDecision,
-    FaceMatch,
     FaceObservation,
     HealthCodeObservation,
     PassageEvent,
 )
-from models.face_match import FaceThresholds, match_one
+from models.face_match import Candidate, FaceThresholds, decide
+
+
+@dataclass(frozen=True, slots=True)
+class FaceVerdict:
+    """The two-threshold decision for one face (what :func:`models.face_match.match_one`
+    decides, without building a wire model for each face on the ingest hot path)."""
+
+    decision: FaceDecision
+    resident_ref: str | None
+    distance: float | None
+
+    @classmethod
+    def of(cls, candidate: Candidate, thresholds: FaceThresholds) -> FaceVerdict:
+        """The decision for ``candidate``, naming the resident only when known."""
+        decision = decide(candidate.distance, thresholds)
+        ref = candidate.ref if decision is FaceDecision.KNOWN else None
+        return cls(decision, ref, candidate.distance)
 
 
 @dataclass(frozen=True)
@@ -26,7 +42,7 @@ class FaceResult:
     """One face of the passage and who it is, if anyone."""
 
     observation: FaceObservation
-    match: FaceMatch
+    match: FaceVerdict
     resident: ResidentView | None
     stranger_ref: str | None = None
 
@@ -91,7 +107,7 @@ def match_passages(
     return [_assemble(event, found, ledger) for event, found in zip(events, seen, strict=True)]
 
 
-_Seen = list[tuple[FaceObservation, FaceMatch, str | None]]
+_Seen = list[tuple[FaceObservation, FaceVerdict, str | None]]
 
 
 def _faces(
@@ -104,7 +120,9 @@ def _faces(
     observed = [event.faces() for event in events]
     flat = [face.encoding for seen in observed for face in seen]
     nearest = iter(faces.nearest_many(np.asarray(flat, dtype=np.float32).reshape(-1, DIMENSIONS)))
-    found = [[(face, match_one(next(nearest), thresholds)) for face in seen] for seen in observed]
+    found = [
+        [(face, FaceVerdict.of(next(nearest), thresholds)) for face in seen] for seen in observed
+    ]
     unknown = [
         (i, j)
         for i, pairs in enumerate(found)

@@ -1,4 +1,5 @@
-"""After commit, alerts go through every channel on a worker thread, retried with backoff.
+"""After commit, alerts go through every channel, each on its own worker thread, retried with
+backoff.
 
 Each attempt's outcome is stored as a delivery row (sent, or failed with the last error), so
 an operator can see which channel reached whom.
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class PushDispatcher:
-    """Implements :class:`hub.alerts.effects.AlertSink`."""
+    """Implements :class:`hub.alerts.effects.AlertSink`: one worker thread per channel, so a
+    slow or failing channel (an SMS gateway retrying) never delays the others (the grid's
+    MQTT topic, the dashboards' SSE)."""
 
     def __init__(
         self,
@@ -36,17 +39,27 @@ class PushDispatcher:
         self.channels = list(channels)
         self.attempts = attempts
         self.backoff_s = backoff_s
-        self._queue: queue.Queue[Alert | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._deadline: float | None = None
-        self.sent = 0
-        self.failed = 0
-        self.abandoned = 0
+        self._lanes = [_Lane(self, channel) for channel in self.channels]
+
+    @property
+    def sent(self) -> int:
+        """Deliveries that succeeded, over all channels."""
+        return sum(lane.sent for lane in self._lanes)
+
+    @property
+    def failed(self) -> int:
+        """Deliveries that failed after every attempt, over all channels."""
+        return sum(lane.failed for lane in self._lanes)
+
+    @property
+    def abandoned(self) -> int:
+        """Deliveries still queued when a stop's deadline passed, over all channels."""
+        return sum(lane.abandoned for lane in self._lanes)
 
     def start(self) -> None:
-        """Start the worker."""
-        self._thread = threading.Thread(target=self._run, name="hub-push", daemon=True)
-        self._thread.start()
+        """Start one worker per channel."""
+        for lane in self._lanes:
+            lane.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Deliver what is queued within ``timeout``, then stop and close the channels.
@@ -54,31 +67,77 @@ class PushDispatcher:
         Alerts still queued after that stay in the store (the dashboard shows them); their
         push is abandoned and counted.
         """
-        self._deadline = time.monotonic() + timeout
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout + 2.0)
+        deadline = time.monotonic() + timeout
+        for lane in self._lanes:
+            lane.finish(deadline)
+        for lane in self._lanes:
+            lane.join(timeout + 2.0)
         for channel in self.channels:
             channel.close()
 
     def publish(self, alerts: list[Alert]) -> None:
-        """Queue committed alerts (called from the ingest thread after its commit)."""
-        for alert in alerts:
-            self._queue.put(alert)
+        """Queue committed alerts on every channel (called after the ingest commit)."""
+        for lane in self._lanes:
+            lane.put(alerts)
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once the queue has drained."""
+        """True once every channel's queue has drained."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._queue.unfinished_tasks == 0:
+            if all(lane.idle() for lane in self._lanes):
                 return True
             time.sleep(0.02)
         return False
 
+    def record(self, rows: list[DeliveryRow]) -> None:
+        """Store delivery outcomes; a store outage is logged (the delivery itself happened)."""
+        if not rows:
+            return
+        try:
+            with self.store.transaction() as session:
+                session.add_all(rows)
+        except Exception as exc:
+            log.warning("could not record %d deliveries: %s", len(rows), exc)
+
+
+class _Lane:
+    """One channel's queue and worker: deliver, retry with backoff, record the outcome."""
+
+    def __init__(self, dispatcher: PushDispatcher, channel: AlertChannel) -> None:
+        self.dispatcher = dispatcher
+        self.channel = channel
+        self.sent = 0
+        self.failed = 0
+        self.abandoned = 0
+        self._queue: queue.Queue[Alert | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"hub-push-{self.channel.name}", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self._queue.put(alert)
+
+    def idle(self) -> bool:
+        return self._queue.unfinished_tasks == 0
+
+    def finish(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._queue.put(None)
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def _run(self) -> None:
         while True:
             batch = self._take()
-            records: list[DeliveryRow] = []
+            rows: list[DeliveryRow] = []
             stop = False
             for alert in batch:
                 if alert is None:
@@ -86,13 +145,17 @@ class PushDispatcher:
                 elif self._deadline is not None and time.monotonic() > self._deadline:
                     self.abandoned += 1
                 else:
-                    records += [self._deliver(channel, alert) for channel in self.channels]
-            self._record(records)
+                    rows.append(self._deliver(alert))
+            self.dispatcher.record(rows)
             for _ in batch:
                 self._queue.task_done()
             if stop:
                 if self.abandoned:
-                    log.warning("%d alerts were stored but not pushed before stop", self.abandoned)
+                    log.warning(
+                        "%d alerts were stored but not pushed on %s before stop",
+                        self.abandoned,
+                        self.channel.name,
+                    )
                 return
 
     def _take(self, limit: int = 200) -> list[Alert | None]:
@@ -104,45 +167,41 @@ class PushDispatcher:
                 break
         return batch
 
-    def _deliver(self, channel: AlertChannel, alert: Alert) -> DeliveryRow:
+    def _deliver(self, alert: Alert) -> DeliveryRow:
         error = ""
         target = ""
-        for attempt in range(1, self.attempts + 1):
+        attempts = self.dispatcher.attempts
+        for attempt in range(1, attempts + 1):
             try:
-                target = channel.send(alert)
+                target = self.channel.send(alert)
             except ChannelError as exc:
                 error = str(exc)
                 log.warning(
-                    "%s delivery of %s failed (%d): %s", channel.name, alert.alert_id, attempt, exc
+                    "%s delivery of %s failed (%d): %s",
+                    self.channel.name,
+                    alert.alert_id,
+                    attempt,
+                    exc,
                 )
                 if self._deadline is not None:
                     break  # stopping: no retries
-                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), 10.0))
+                time.sleep(min(self.dispatcher.backoff_s * 2 ** (attempt - 1), 10.0))
                 continue
             self.sent += 1
-            return self._row(alert, channel.name, target, "sent", attempt, "")
+            return _row(alert, self.channel.name, target, "sent", attempt, "")
         self.failed += 1
-        return self._row(alert, channel.name, target, "failed", self.attempts, error)
+        return _row(alert, self.channel.name, target, "failed", attempts, error)
 
-    @staticmethod
-    def _row(
-        alert: Alert, channel: str, target: str, status: str, attempts: int, error: str
-    ) -> DeliveryRow:
-        return DeliveryRow(
-            alert_id=alert.alert_id,
-            channel=channel,
-            target=target[:200],
-            status=status,
-            attempts=attempts,
-            last_error=error[:500],
-            updated_at=utc_now(),
-        )
 
-    def _record(self, rows: list[DeliveryRow]) -> None:
-        if not rows:
-            return
-        try:
-            with self.store.transaction() as session:
-                session.add_all(rows)
-        except Exception as exc:  # the store may be down: delivery itself already happened
-            log.warning("could not record %d deliveries: %s", len(rows), exc)
+def _row(
+    alert: Alert, channel: str, target: str, status: str, attempts: int, error: str
+) -> DeliveryRow:
+    return DeliveryRow(
+        alert_id=alert.alert_id,
+        channel=channel,
+        target=target[:200],
+        status=status,
+        attempts=attempts,
+        last_error=error[:500],
+        updated_at=utc_now(),
+    )

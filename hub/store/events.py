@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +26,11 @@ def _insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")
 
 
-def event_row(event: PassageEvent, received_at: datetime) -> dict[str, Any]:
-    """The ``events`` row of one passage event."""
+def event_row(
+    event: PassageEvent, received_at: datetime, payload: bytes | None = None
+) -> dict[str, Any]:
+    """The ``events`` row of one passage event; ``payload`` is its validated wire form, if any
+    (stored as received, which saves serialising the event again)."""
     return {
         "event_id": event.event_id,
         "device_id": event.device_id,
@@ -36,14 +39,19 @@ def event_row(event: PassageEvent, received_at: datetime) -> dict[str, Any]:
         "direction": event.direction.value,
         "occurred_at": event.occurred_at,
         "received_at": received_at,
-        "payload": RawJSON(event.model_dump_json()),
+        "payload": RawJSON(payload.decode() if payload else event.model_dump_json()),
     }
 
 
 def store_events(
-    session: Session, events: Iterable[PassageEvent], received_at: datetime | None = None
+    session: Session,
+    events: Iterable[PassageEvent],
+    received_at: datetime | None = None,
+    payloads: Mapping[uuid.UUID, bytes] | None = None,
 ) -> list[uuid.UUID]:
     """Insert ``events``, skipping event ids already stored; return the ids that were new.
+
+    ``payloads`` maps event ids to the validated bytes they arrived as, stored as they are.
 
     Safe against concurrent writers (``ON CONFLICT DO NOTHING``): an id is reported new by
     exactly one transaction. Runs in the caller's transaction; the caller commits.
@@ -52,7 +60,8 @@ def store_events(
     unique: dict[uuid.UUID, PassageEvent] = {}
     for event in events:
         unique.setdefault(event.event_id, event)
-    rows = [event_row(event, when) for event in unique.values()]
+    raw = payloads or {}
+    rows = [event_row(event, when, raw.get(event.event_id)) for event in unique.values()]
     if not rows:
         return []
     stmt = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -229,3 +231,58 @@ def test_the_same_stranger_repeats_one_alert_and_another_stranger_gets_their_own
         counts = sorted(r.repeat_count for r in rows)
     assert counts == [1, 2]
     assert all(r.subject_ref.startswith("stranger:site-a:") for r in rows)
+
+
+def test_a_stuck_channel_does_not_hold_up_the_others(store: Store) -> None:
+    """Each channel has its own worker: an SMS gateway hanging on one alert leaves the
+    grid's other channels delivering every alert meanwhile."""
+    release = threading.Event()
+
+    class Stuck:
+        name = "sms"
+
+        def send(self, alert: Alert) -> str:
+            release.wait(20)
+            return "gateway"
+
+        def close(self) -> None:
+            pass
+
+    class Fast:
+        name = "mqtt"
+
+        def __init__(self) -> None:
+            self.sent: list[uuid.UUID] = []
+
+        def send(self, alert: Alert) -> str:
+            self.sent.append(alert.alert_id)
+            return f"grid:{alert.grid_id}"
+
+        def close(self) -> None:
+            pass
+
+    fast = Fast()
+    dispatcher = PushDispatcher(store, [Stuck(), fast], backoff_s=0.01)
+    dispatcher.start()
+    effects = _effects(dispatcher)
+    try:
+        for colour in (CodeColour.RED, CodeColour.YELLOW):
+            with store.transaction() as session:
+                effects.apply(session, _event(_code(colour)))
+        deadline = time.monotonic() + 10
+        while len(fast.sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(fast.sent) == 2  # both delivered while the SMS gateway hangs on the first
+        assert not dispatcher.wait_idle(0.1)
+    finally:
+        release.set()
+    assert dispatcher.wait_idle(10)
+    dispatcher.stop()
+    with store.transaction() as session:
+        rows = session.scalars(select(DeliveryRow)).all()
+    assert sorted((r.channel, r.status) for r in rows) == [
+        ("mqtt", "sent"),
+        ("mqtt", "sent"),
+        ("sms", "sent"),
+        ("sms", "sent"),
+    ]
