@@ -20,6 +20,7 @@ from edge.actuators.gpio import GpioRelayActuator
 from edge.actuators.http import HttpRelayActuator
 from edge.actuators.log import LogActuator
 from edge.capture import FrameSource, LatestFrameReader, open_source
+from edge.checkpoint.checkpoint import Checkpoint
 from edge.config import ConfigError, EdgeConfig, load_config
 from edge.decoders.faces.base import FaceBackend
 from edge.decoders.faces.stage import FaceStage
@@ -63,6 +64,7 @@ RESTART_SECTIONS = (
     "actuator",
     "gallery",
     "kiosk",
+    "checkpoint",
     "outbox_max_events",
 )
 """Config sections held by long-lived parts (link, camera, relay): applied on restart only."""
@@ -155,6 +157,11 @@ class EdgeAgent:
         )
         if self.kiosk is not None:
             subscriptions.update(self.kiosk.subscriptions())
+        self.checkpoint = (
+            Checkpoint(config, config.checkpoint, self.pipeline, self._emit)
+            if config.checkpoint is not None
+            else None
+        )
         link_type = EdgeLink if self.kiosk is None else KioskLink
         self.link = link_type(
             config.mqtt,
@@ -188,6 +195,8 @@ class EdgeAgent:
             self.gallery_sync.start()
         if self.kiosk is not None:
             self.kiosk.start(self.link)
+        if self.checkpoint is not None:
+            self.checkpoint.start(self.link)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="edge-pipeline", daemon=True)
         self._thread.start()
@@ -209,6 +218,8 @@ class EdgeAgent:
             self.gallery_sync.stop()
         if self.kiosk is not None:
             self.kiosk.stop()
+        if self.checkpoint is not None:
+            self.checkpoint.stop()
         self.link.stop()
         self.actuator.close()
         self.outbox.close()
@@ -227,6 +238,9 @@ class EdgeAgent:
                 self._emit(event)
 
     def _emit(self, event: PassageEvent) -> None:
+        if self.checkpoint is not None and event.vehicle is None:
+            self.checkpoint.desk.observe(event)  # codes feed the open vehicle, nothing is sent
+            return
         self.actuator.apply(event.decision)
         self.link.submit(event)
         for listener in self.listeners:
@@ -316,6 +330,8 @@ class EdgeAgent:
         )
         if self.kiosk is not None:
             self.kiosk.attach(pipeline)
+        if self.checkpoint is not None:
+            self.checkpoint.attach(pipeline, kept.codes.policy)
         with self._lock:
             event = self.pipeline.tick(time.monotonic(), force=True)
             self.pipeline, self.config = pipeline, kept

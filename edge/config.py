@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.actuators.base import ActuatorConfig
 from edge.capture import CaptureConfig
+from edge.checkpoint.config import CheckpointConfig
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.payloads import PayloadConfig
 from edge.gallery_sync import GallerySyncConfig
@@ -112,6 +113,18 @@ class EdgeConfig(BaseModel):
         title="Kiosk mode",
         description="Self-registration screen (door plate, pass, consent, face); unset: off.",
     )
+    checkpoint: CheckpointConfig | None = Field(
+        None,
+        title="Checkpoint vehicle mode",
+        description="Vehicle desk and operator page (plate, every occupant's code, one event "
+        "per vehicle); camera passages then only feed the open vehicle. Unset: off.",
+    )
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> EdgeConfig:
+        if self.kiosk is not None and self.checkpoint is not None:
+            raise ValueError("kiosk and checkpoint modes are exclusive: set only one of them")
+        return self
 
     def path(self, name: str) -> Path:
         """A file in the data directory."""

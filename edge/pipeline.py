@@ -87,12 +87,13 @@ class FramePipeline:
         elif isinstance(classified, HealthCode):
             self.stats.codes[f"health:{classified.format}"] += 1
             self.assembler.add_code(
-                f"code:{classified.text}", self._verify(classified, seen_at), monotonic
+                f"code:{classified.text}", self.verify_code(classified, seen_at), monotonic
             )
         else:
             self.stats.codes[f"unknown:{classified.reason}"] += 1
 
-    def _verify(self, code: HealthCode, seen_at: datetime) -> HealthCodeObservation:
+    def verify_code(self, code: HealthCode, seen_at: datetime) -> HealthCodeObservation:
+        """Verify a routed health code with this site's verifier for its format."""
         verifier = self.verifiers.get(code.format)
         if verifier is None:
             return HealthCodeObservation(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from models.base import Identifier, Timestamp, WireModel
 from models.observations import HealthCodeObservation
@@ -149,6 +149,13 @@ class VehicleCheck(WireModel):
         title="Occupants",
         description="Every person in the vehicle; it passes only when all of them pass.",
     )
+
+    @model_validator(mode="after")
+    def _one_person_per_seat(self) -> VehicleCheck:
+        seats = [o.seat for o in self.occupants]
+        if len(set(seats)) != len(seats):
+            raise ValueError("two occupants have the same seat number")
+        return self
 
     @property
     def plate_kind(self) -> PlateKind:

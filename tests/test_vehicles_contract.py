@@ -137,6 +137,13 @@ def test_a_forged_plate_or_an_empty_vehicle_is_a_validation_error() -> None:
     assert empty.value.paths == ["vehicle.occupants"]
 
 
+def test_two_occupants_on_one_seat_are_refused() -> None:
+    raw = json.loads(encode(_vehicle_event(CodeColour.GREEN, CodeColour.GREEN)))
+    raw["vehicle"]["occupants"][1]["seat"] = 1
+    with pytest.raises(ContractError, match="same seat"):
+        decode(PassageEvent, json.dumps(raw))
+
+
 def test_a_full_coach_fits_one_payload() -> None:
     event = _vehicle_event(*([CodeColour.GREEN] * MAX_OCCUPANTS))
     assert decode(PassageEvent, encode(event)) == event

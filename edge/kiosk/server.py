@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import uvicorn
 from fastapi import FastAPI, HTTPException, status
 from fastapi.responses import FileResponse
 
 from edge.kiosk.consent import CONSENT_TEXT, CONSENT_VERSION
 from edge.kiosk.session import IncompleteSessionError
+from edge.webserver import LocalWebServer
 
 if TYPE_CHECKING:
     from edge.kiosk.kiosk import Kiosk
@@ -57,30 +55,8 @@ def kiosk_app(kiosk: Kiosk) -> FastAPI:
     return app
 
 
-class KioskServer:
+class KioskServer(LocalWebServer):
     """uvicorn in a thread, for the kiosk's screen."""
 
     def __init__(self, kiosk: Kiosk, host: str, port: int) -> None:
-        config = uvicorn.Config(kiosk_app(kiosk), host=host, port=port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="kiosk-web", daemon=True)
-
-    @property
-    def port(self) -> int:
-        """The port actually bound (useful with port 0)."""
-        sockets = [s for server in self._server.servers for s in server.sockets]
-        return int(sockets[0].getsockname()[1]) if sockets else 0
-
-    def start(self, timeout: float = 10.0) -> None:
-        """Serve in the background; return once listening."""
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the kiosk screen did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.should_exit = True
-        self._thread.join(10)
+        super().__init__(kiosk_app(kiosk), host, port, "kiosk-web")

@@ -23,6 +23,7 @@ from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import evaluate
 from hub.store.alert_tables import AlertRow
+from hub.vehicles.effects import record_vehicles
 from models.alerts import Alert
 from models.base import utc_now
 from models.events import PassageEvent
@@ -67,10 +68,12 @@ class AlertEffects:
         if ledger is None:  # one lookup (and its caches) per transaction
             ledger = session.info["gridgate_ledger"] = self.ledger(session)
         matches = match_passages(events, ledger, self.faces, self.thresholds, self.strangers)
+        vehicles = record_vehicles(session, events, ledger, self.rules)  # {}: no vehicles
         drafted = []
         for event, match in zip(events, matches, strict=True):
             now = utc_now()
-            drafted.append((event, now, evaluate(event, match, self.rules(event.site_id), now)))
+            drafts = evaluate(event, match, self.rules(event.site_id), now)
+            drafted.append((event, now, drafts + vehicles.get(event.event_id, [])))
         keys = {active_key(d.rule, d.subject_ref) for _, _, drafts in drafted for d in drafts}
         if not keys:
             return

@@ -20,6 +20,7 @@ from hub.api.routes import (
     reports,
     subscriptions,
     tasks,
+    vehicles,
 )
 from hub.config import HubSettings
 from hub.push.recipients import RecipientDirectory
@@ -59,5 +60,6 @@ def create_app(
     app.include_router(groups.router)
     app.include_router(reports.router)
     app.include_router(households.router)
+    app.include_router(vehicles.router)
     mount_dashboard(app)
     return app

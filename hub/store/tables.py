@@ -86,4 +86,5 @@ import hub.store.ledger_tables  # noqa: E402
 import hub.store.registration_tables  # noqa: E402
 import hub.store.report_tables  # noqa: E402
 import hub.store.task_tables  # noqa: E402
-import hub.store.user_tables  # noqa: E402, F401
+import hub.store.user_tables  # noqa: E402
+import hub.store.vehicle_tables  # noqa: E402, F401

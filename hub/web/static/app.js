@@ -9,6 +9,7 @@ const state = {
   alerts: new Map(),
   selected: null,
   stream: null,
+  vehicles: [],
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -51,6 +52,7 @@ function applyLabels() {
   $("#lang").textContent = state.lang === "zh" ? "EN" : "中文";
   $("#live").textContent = state.stream ? t("live") : t("offline");
   if (state.me) renderAlerts();
+  $("#vehicle-list").replaceChildren(...state.vehicles.map(vehicleCard));
 }
 
 // ---- login ---------------------------------------------------------------------------------
@@ -417,6 +419,54 @@ async function decideRegistration(requestId, action, note) {
   }
 }
 
+// ---- checkpoint vehicles --------------------------------------------------------------------
+const VEHICLE_PAGE = 50;
+
+async function loadVehicles(more = false) {
+  const form = $("#vehicle-filter");
+  const params = new URLSearchParams({ limit: String(VEHICLE_PAGE), offset: String(more ? state.vehicles.length : 0) });
+  if (form.plate.value.trim()) params.set("plate", form.plate.value.trim());
+  if (form.held.checked) params.set("held", "true");
+  const page = await api(`/api/vehicles?${params}`);
+  state.vehicles = more ? [...state.vehicles, ...page.items] : page.items;
+  $("#vehicle-list").replaceChildren(...state.vehicles.map(vehicleCard));
+  $("#vehicle-count").textContent = String(page.total);
+  $("#vehicles-empty").hidden = page.total > 0;
+  $("#vehicles-more").hidden = state.vehicles.length >= page.total;
+}
+
+function vehicleCard(v) {
+  const occupants = el("ul", { class: "plain occupants", hidden: true });
+  const toggle = async () => {
+    if (occupants.hidden) {
+      const detail = await api(`/api/vehicles/${v.event_id}`);
+      occupants.replaceChildren(...detail.occupants.map(occupantItem));
+    }
+    occupants.hidden = !occupants.hidden;
+  };
+  const verdict = v.held ? "held" : "pass";
+  return el("li", { class: `card vehicle ${verdict}`, "data-event-id": v.event_id, "data-plate": v.plate,
+    "data-held": String(v.held) },
+    el("div", { class: "alert-head" },
+      el("strong", { class: "plate" }, v.plate),
+      el("span", { class: `verdict ${verdict}` }, t(`verdict.${verdict}`)),
+      el("span", { class: "occupant-count" }, `${t("occupants")} ${v.occupant_count}`)),
+    el("div", { class: "meta" },
+      `${when(v.occurred_at)} · ${t("site")} ${v.site_id} · ${t("gate")} ${v.gate_id} · ${t("lane")} ${v.lane ?? "-"}`),
+    el("button", { type: "button", class: "link", "data-action": "occupants", onclick: toggle }, t("occupants")),
+    occupants);
+}
+
+function occupantItem(o) {
+  const colour = o.colour ?? "unknown";
+  return el("li", { class: `occupant code-${colour}`, "data-seat": String(o.seat), "data-colour": colour },
+    `${t("seat")} ${o.seat} `,
+    el("span", { class: `badge code-badge ${colour}` }, o.colour ? t(`code.${o.colour}`) : "-"),
+    ` ${o.id_masked ?? ""} ${o.resident_id ? `${t("resident")} ${o.resident_id}` : t("not_in_ledger")}`,
+    ` · ${t("destination")} ${o.destination ?? o.address_code ?? "-"} · ${t("destination_grid")} ${o.grid_id ?? "-"}`,
+    o.passed ? null : el("span", { class: "escalated" }, ` ${o.reasons.join(", ")}`));
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
   for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
@@ -426,6 +476,7 @@ function showTab(name) {
   if (name === "reports") loadReport();
   if (name === "group") loadGroup();
   if (name === "registrations") loadRegistrations();
+  if (name === "vehicles") loadVehicles();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -454,6 +505,11 @@ document.addEventListener("DOMContentLoaded", () => {
     await api("/api/tasks/generate", { method: "POST" }).catch((error) => window.alert(`${t("failed")}: ${error.message}`));
     await loadTasks();
   });
+  $("#vehicle-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadVehicles().catch((error) => window.alert(`${t("failed")}: ${error.message}`));
+  });
+  $("#vehicles-more").addEventListener("click", () => loadVehicles(true));
   for (const button of document.querySelectorAll("[data-download]")) {
     button.addEventListener("click", () => download(button.dataset.download));
   }
@@ -463,6 +519,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("#tab-coverage").hidden) loadCoverage().catch(() => {});
     if (!$("#tab-reports").hidden) loadReport().catch(() => {});
     if (!$("#tab-registrations").hidden) loadRegistrations().catch(() => {});
+    const expanded = document.querySelector("#vehicle-list .occupants:not([hidden])");
+    if (!$("#tab-vehicles").hidden && !expanded && state.vehicles.length <= VEHICLE_PAGE) {
+      loadVehicles().catch(() => {});
+    }
   }, 10000);
   applyLabels();
   start();

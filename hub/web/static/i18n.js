@@ -46,6 +46,10 @@ export const LABELS = {
     no_registrations: "暂无待审核的登记", approve: "通过", reject: "驳回",
     address_unknown: "地址不在台账中", kiosk: "自助机", consent: "同意书", quality: "人脸质量",
     received: "提交时间",
+    vehicles: "车辆核查", plate: "车牌", lane: "车道", occupants: "乘员", seat: "座位",
+    "verdict.held": "留检", "verdict.pass": "放行", destination: "目的地",
+    destination_grid: "去往网格", held_only: "只看留检", search: "查询", more: "加载更多",
+    no_vehicles: "暂无车辆", not_in_ledger: "未登记",
   },
   en: {
     title: "smart gates", login: "Log in", username: "User name", password: "Password",
@@ -98,6 +102,10 @@ export const LABELS = {
     no_registrations: "No registrations to review", approve: "Approve", reject: "Reject",
     address_unknown: "Address not in the ledger", kiosk: "Kiosk", consent: "Consent",
     quality: "Face quality", received: "Received",
+    vehicles: "Vehicles", plate: "Plate", lane: "Lane", occupants: "Occupants", seat: "Seat",
+    "verdict.held": "HELD", "verdict.pass": "PASS", destination: "Destination",
+    destination_grid: "Bound for grid", held_only: "Held only", search: "Search", more: "More",
+    no_vehicles: "No vehicles", not_in_ledger: "not in the ledger",
   },
 };
 
