@@ -140,6 +140,7 @@ class Hub:
         # What was built so far (modules, schemas, the face index) lives as long as the
         # process: keep the cyclic GC from rescanning it on every full collection.
         gc.freeze()
+        self.store.start_checkpoints()
         self.push.start()
         self.ingest.start()
         self.registrations.start()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -71,6 +73,30 @@ def test_sqlite_pragmas(store: Store) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL: durable acks
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.start_checkpoints(interval_s=0.05)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        size = (tmp_path / "hub.db").stat().st_size
+        with store.transaction() as session:  # ~1,000 WAL pages: no commit checkpoints them
+            store_events(session, [passage_event(seq=i) for i in range(1000)])
+        deadline = time.monotonic() + 10
+        while (tmp_path / "hub.db").stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "hub.db").stat().st_size > size  # the checkpointer copied the WAL
+    finally:
+        store.close()
+    reopened = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        with reopened.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(EventRow)) == 1000
+    finally:
+        reopened.close()
 
 
 def test_repeated_event_ids_are_ignored(store: Store) -> None:
