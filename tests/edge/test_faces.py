@@ -163,8 +163,10 @@ def test_someone_stepping_into_a_place_just_left_gets_a_track_of_their_own() -> 
     assert stranger.track_id != resident.track_id
     observation = stage.observation(stranger, utc_now())
     assert observation is not None
-    assert np.allclose(observation.encoding, fake_encoding(8))
+    assert np.allclose(observation.encoding, fake_encoding(8), atol=1e-6)
     assert observation.local_match.decision is FaceDecision.UNKNOWN
+    assert observation.encoding == [round(v, 6) for v in observation.encoding]  # 6 decimals
+    assert float(np.linalg.norm(np.subtract(observation.encoding, fake_encoding(8)))) < 1e-5
 
 
 @pytest.mark.parametrize("liveness", [False, True])

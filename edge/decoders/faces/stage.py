@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import cv2
+import numpy as np
 
 from edge.decoders.faces.base import BACKEND_MODULES, FaceBackend, Image, face_backends
 from edge.decoders.faces.config import FaceConfig
@@ -18,6 +19,7 @@ from edge.decoders.faces.tracker import FaceTracker, Track
 from edge.gallery import Gallery
 from models.events import FaceObservation
 from models.face_match import Candidate, vote
+from models.observations import ENCODING_DECIMALS
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ class FaceStage:
         crop = self._crops.pop(track.track_id, None)
         return FaceObservation(
             track_id=track.track_id,
-            encoding=[float(v) for v in encoding],
+            encoding=np.round(np.asarray(encoding, dtype=np.float64), ENCODING_DECIMALS).tolist(),
             quality=round(quality, 4),
             seen_at=seen_at,
             liveness=blink_liveness(track.ear_history, self.config.liveness),
