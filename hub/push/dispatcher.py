@@ -12,6 +12,9 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
 
 from hub.push.base import AlertChannel, ChannelError
 from hub.store.alert_tables import DeliveryRow
@@ -89,13 +92,13 @@ class PushDispatcher:
             time.sleep(0.02)
         return False
 
-    def record(self, rows: list[DeliveryRow]) -> None:
+    def record(self, rows: list[dict[str, Any]]) -> None:
         """Store delivery outcomes; a store outage is logged (the delivery itself happened)."""
         if not rows:
             return
         try:
             with self.store.transaction() as session:
-                session.add_all(rows)
+                session.execute(insert(DeliveryRow), rows)  # one executemany, no unit of work
         except Exception as exc:
             log.warning("could not record %d deliveries: %s", len(rows), exc)
 
@@ -137,7 +140,7 @@ class _Lane:
     def _run(self) -> None:
         while True:
             batch = self._take()
-            rows: list[DeliveryRow] = []
+            rows: list[dict[str, Any]] = []
             stop = False
             for alert in batch:
                 if alert is None:
@@ -167,7 +170,7 @@ class _Lane:
                 break
         return batch
 
-    def _deliver(self, alert: Alert) -> DeliveryRow:
+    def _deliver(self, alert: Alert) -> dict[str, Any]:
         error = ""
         target = ""
         attempts = self.dispatcher.attempts
@@ -195,13 +198,14 @@ class _Lane:
 
 def _row(
     alert: Alert, channel: str, target: str, status: str, attempts: int, error: str
-) -> DeliveryRow:
-    return DeliveryRow(
-        alert_id=alert.alert_id,
-        channel=channel,
-        target=target[:200],
-        status=status,
-        attempts=attempts,
-        last_error=error[:500],
-        updated_at=utc_now(),
-    )
+) -> dict[str, Any]:
+    """An ``alert_deliveries`` row."""
+    return {
+        "alert_id": alert.alert_id,
+        "channel": channel,
+        "target": target[:200],
+        "status": status,
+        "attempts": attempts,
+        "last_error": error[:500],
+        "updated_at": utc_now(),
+    }
