@@ -1,4 +1,4 @@
-"""``gridgate-edge``: run the agent, check its config, scan images offline."""
+"""``gridgate-edge``: run the agent, check its config, scan images offline, pair handhelds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -15,6 +15,8 @@ from edge.capture import CaptureConfig
 from edge.config import ConfigError, EdgeConfig, load_config
 
 app = typer.Typer(help="gridgate edge agent.", no_args_is_help=True)
+checkpoint_cli = typer.Typer(help="Checkpoint vehicle mode.", no_args_is_help=True)
+app.add_typer(checkpoint_cli, name="checkpoint")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 ConfigPath = Annotated[Path, typer.Argument(help="The agent's YAML configuration.")]
 
@@ -94,3 +96,42 @@ def scan(
         f"{pipeline.stats.frames} frames, {count} passages, codes: {dict(pipeline.stats.codes)}",
         err=True,
     )
+
+
+@checkpoint_cli.command("pairing-qr")
+def pairing_qr(
+    config: ConfigPath,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Where handhelds reach the page (required when host is 0.0.0.0 or ::)."),
+    ] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="Also write the link as a QR code PNG (owner-only).")
+    ] = None,
+) -> None:
+    """Print the link a handheld opens once to use the checkpoint page (it holds the token)."""
+    from edge.checkpoint.access import is_wildcard, load_access_token, pairing_url, write_pairing_qr
+
+    settings = _load(config).checkpoint
+
+    def refuse(message: str) -> NoReturn:
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2)
+
+    if settings is None:
+        refuse(f"{config} has no checkpoint: section")
+    if settings.access_token_file is None:
+        refuse("checkpoint.access_token_file is not set: the page is on loopback, no pairing")
+    if settings.port == 0:
+        refuse("checkpoint.port is 0 (a free port): set the port handhelds will use")
+    host = address or settings.host
+    if is_wildcard(host):
+        refuse(f"the page listens on {host}: give --address, the LAN address handhelds use")
+    try:
+        url = pairing_url(host, settings.port, load_access_token(settings.access_token_file))
+    except ValueError as exc:
+        refuse(str(exc))
+    typer.echo(url)
+    if png is not None:
+        write_pairing_qr(url, png)
+        typer.echo(f"QR code written to {png}", err=True)

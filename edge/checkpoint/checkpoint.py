@@ -6,6 +6,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from edge.checkpoint.access import PageAccess, load_access_token
 from edge.checkpoint.codes import read_code
 from edge.checkpoint.config import CheckpointConfig
 from edge.checkpoint.desk import DeskSite, Submit, VehicleDesk
@@ -34,6 +35,8 @@ class Checkpoint:
         key_file = settings.identity_key_file
         ids = IdReader(load_identity_key(key_file)) if key_file is not None else None
         self.ids_enabled = ids is not None
+        token_file = settings.access_token_file
+        self.access = PageAccess(load_access_token(token_file) if token_file else None)
         self.desk = VehicleDesk(
             DeskSite(config.device_id, config.site_id, config.passage.gate_id),
             settings,

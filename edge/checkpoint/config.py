@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge.checkpoint.access import is_loopback
 from models.base import Identifier
 from models.events import Direction
 
@@ -19,7 +20,7 @@ class CheckpointConfig(BaseModel):
         "127.0.0.1",
         title="Listen address",
         description="The operator page; loopback unless handhelds on the checkpoint's own "
-        "network must reach it (the page has no login: never expose it further).",
+        "network must reach it, which requires access_token_file (never expose it further).",
     )
     port: int = Field(8091, ge=0, le=65535, title="Port", description="0 picks a free port.")
     lanes: list[Identifier] = Field(
@@ -51,6 +52,15 @@ class CheckpointConfig(BaseModel):
         "bytes): ID numbers become the ledger's keyed hash and are checked against the "
         "pass holder. Unset: ID numbers are not taken.",
     )
+    access_token_file: Path | None = Field(
+        None,
+        title="Access token file",
+        description="A secret of at least 22 URL-safe characters (python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'). Handhelds open the page once through the pairing "
+        "link (gridgate-edge checkpoint pairing-qr), which keeps it as an HttpOnly cookie; any "
+        "other request gets 401. Required when host is not a loopback address; replace it and "
+        "restart to unpair every handheld.",
+    )
     max_open_vehicles: int = Field(
         8,
         ge=1,
@@ -65,4 +75,9 @@ class CheckpointConfig(BaseModel):
             raise ValueError("lanes must be unique")
         if self.require_id and self.identity_key_file is None:
             raise ValueError("require_id needs identity_key_file to hash the ID numbers")
+        if self.access_token_file is None and not is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host} is not a loopback address: set access_token_file so that "
+                "only handhelds paired with its token can use the page"
+            )
         return self

@@ -1,7 +1,8 @@
 """The operator page of the checkpoint: one page, its script and style, and a small JSON API.
 
 Everything is served by the agent itself (no CDN) under a strict Content-Security-Policy, so
-the page keeps working with the uplink down.
+the page keeps working with the uplink down. With an access token (required off loopback)
+every request needs the pairing cookie, set once by ``/?token=…`` (:mod:`edge.checkpoint.access`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.checkpoint.access import COOKIE
 from edge.checkpoint.desk import DeskError
 from edge.webserver import LocalWebServer
 from models.events import Direction
@@ -32,6 +34,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 MAX_CODE_CHARS = 65536
+UNPAIRED = "未配对：请扫描本卡口的配对二维码。Not paired: scan this checkpoint's pairing QR code."
 
 
 class _Body(BaseModel):
@@ -62,11 +65,19 @@ class AddOccupant(OccupantDetails):
 def checkpoint_app(checkpoint: Checkpoint) -> FastAPI:
     """The page's routes: state, plate check, vehicles, occupants, close."""
     app = FastAPI(title="gridgate checkpoint", docs_url=None, redoc_url=None, openapi_url=None)
-    desk = checkpoint.desk
+    desk, access = checkpoint.desk, checkpoint.access
 
     @app.middleware("http")
     async def secure(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+        response: Response
+        pairing = request.url.path == "/" and "token" in request.query_params
+        presented = request.query_params["token"] if pairing else request.cookies.get(COOKIE)
+        if not access.accepts(presented):
+            response = _unpaired(request)
+        else:
+            response = await call_next(request)
+            if pairing and access.required:
+                access.pair(response)
         response.headers.update(SECURITY_HEADERS)
         return response
 
@@ -150,6 +161,13 @@ def checkpoint_app(checkpoint: Checkpoint) -> FastAPI:
         }
 
     return app
+
+
+def _unpaired(request: Request) -> Response:
+    """401: the API answers in the page's error form, anything else as text."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "unpaired", "message": UNPAIRED}, 401)
+    return PlainTextResponse(UNPAIRED, 401)
 
 
 class CheckpointServer(LocalWebServer):

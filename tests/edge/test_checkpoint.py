@@ -1,21 +1,26 @@
 """Checkpoint vehicle mode: the desk with real signed passes and the real verifiers (three-code
 policy, forged passes, ID against the pass holder), bad plates and empty vehicles refused, the
-camera feeding the open vehicle without passage events of its own, the page's API, and five
-vehicles closed with the uplink down reaching a hub stub once each after it returns."""
+camera feeding the open vehicle without passage events of its own, the page's API, handheld
+pairing (token, cookie, 401s, the pairing QR), and five vehicles closed with the uplink down
+reaching a hub stub once each after it returns."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from edge.app import EdgeAgent, build_pipeline
 from edge.capture import CaptureConfig
+from edge.checkpoint.access import COOKIE
 from edge.checkpoint.checkpoint import Checkpoint
 from edge.checkpoint.codes import read_code
 from edge.checkpoint.config import CheckpointConfig
@@ -23,8 +28,10 @@ from edge.checkpoint.desk import ConflictError, DeskError, DeskSite, UnknownErro
 from edge.checkpoint.identity import IdReader
 from edge.checkpoint.server import checkpoint_app
 from edge.checkpoint.verdict import DeskRules
+from edge.cli import app as cli
 from edge.config import CodesConfig, ConfigError, EdgeConfig, load_config
 from edge.decoders.faces.config import FaceConfig
+from edge.decoders.qr.zxing import ZxingDecoder
 from edge.gallery import Gallery
 from edge.kiosk.config import KioskConfig
 from edge.passage.config import PassageConfig
@@ -343,11 +350,17 @@ def test_checkpoint_and_kiosk_modes_are_exclusive_and_settings_are_checked(tmp_p
         ({"require_id": True}, "identity_key_file"),
         ({"port": 70000}, "checkpoint.port"),
         ({"lane": "1"}, "checkpoint.lane"),
+        ({"host": "0.0.0.0"}, "host 0.0.0.0 is not a loopback address: set access_token_file"),
+        ({"host": "192.168.8.20"}, "access_token_file"),
+        ({"host": "checkpoint.lan"}, "access_token_file"),
     ):
         path.write_text(yaml.safe_dump({**base, "checkpoint": bad}), encoding="utf-8")
         with pytest.raises(ConfigError, match=why):
             load_config(path)
     assert KioskConfig() is not None  # a kiosk alone stays valid
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        assert CheckpointConfig(host=loopback).access_token_file is None
+    assert CheckpointConfig(host="0.0.0.0", access_token_file=Path("t")).host == "0.0.0.0"
 
 
 def test_the_example_config_documents_a_valid_checkpoint_section() -> None:
@@ -468,6 +481,105 @@ def test_the_page_api_refuses_bad_input_and_sends_strict_headers(tmp_path: Path)
         closed = client.post(f"/api/vehicles/{car}/close").json()
         assert (closed["plate"], closed["passed"]) == ("粤B12345", True)
     assert [str(e.event_id) for e in sent] == [closed["event_id"]]
+
+
+# -- handhelds: pairing token and cookie --------------------------------------------------------
+
+TOKEN = "pairing-token-for-checkpoint-tests-0123456789"
+
+
+def paired_checkpoint(tmp_path: Path, token: str = TOKEN, **settings: object) -> Checkpoint:
+    """A checkpoint whose page requires ``token`` (written to its token file)."""
+    config, issuer = checkpoint_config(tmp_path, None)
+    (tmp_path / "page.token").write_text(token + "\n", encoding="utf-8")
+    assert config.checkpoint is not None
+    page = config.checkpoint.model_dump() | {"access_token_file": tmp_path / "page.token"}
+    return Checkpoint(
+        config,
+        CheckpointConfig.model_validate(page | settings),
+        build_pipeline(config, Gallery(), trust_store(issuer)),
+        lambda event: None,
+    )
+
+
+def test_without_the_pairing_cookie_every_request_is_401(tmp_path: Path) -> None:
+    checkpoint = paired_checkpoint(tmp_path, host="0.0.0.0")
+    with TestClient(checkpoint_app(checkpoint)) as client:
+        for method, path in (
+            ("GET", "/api/state"),
+            ("GET", "/api/plate?text=粤B12345"),
+            ("POST", "/api/vehicles"),
+            ("POST", "/api/vehicles/x/close"),
+        ):
+            refused = client.request(method, path, json={"plate": "粤B12345"})
+            assert refused.status_code == 401, path
+            assert refused.json()["error"] == "unpaired"
+            assert refused.headers["x-content-type-options"] == "nosniff"
+        for path in ("/", "/static/checkpoint.js", "/?token="):
+            assert client.get(path).status_code == 401, path
+        assert "配对" in client.get("/").text
+        client.cookies.set(COOKIE, TOKEN[:-1] + "X")  # a wrong cookie
+        assert client.get("/api/state").status_code == 401
+        wrong = client.get("/", params={"token": TOKEN + "0"})  # a wrong pairing link
+        assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+    assert checkpoint.desk.view()["vehicles"] == []  # nothing was opened
+
+
+def test_the_pairing_link_sets_a_strict_httponly_cookie_and_the_api_works(tmp_path: Path) -> None:
+    checkpoint = paired_checkpoint(tmp_path)
+    with TestClient(checkpoint_app(checkpoint)) as client:
+        paired = client.get("/", params={"token": TOKEN})
+        assert paired.status_code == 200 and "checkpoint.js" in paired.text
+        cookie = paired.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}={TOKEN};")
+        assert {"HttpOnly", "SameSite=strict", "Path=/"} <= {p.strip() for p in cookie.split(";")}
+        assert client.get("/static/checkpoint.js").status_code == 200
+        assert client.get("/api/state").json()["vehicles"] == []
+        opened = client.post("/api/vehicles", json={"plate": "粤B12345"})
+        assert opened.status_code == 201
+        assert client.get("/").status_code == 200  # the cookie alone from now on
+        client.cookies.clear()
+        assert client.post(f"/api/vehicles/{opened.json()['id']}/close").status_code == 401
+    assert [v["plate"] for v in checkpoint.desk.view()["vehicles"]] == ["粤B12345"]
+
+
+def test_a_token_too_short_or_not_url_safe_is_refused(tmp_path: Path) -> None:
+    for n, bad in enumerate(("short", "with spaces and more than 22 chars", "ä" * 30)):
+        (tmp_path / str(n)).mkdir()
+        with pytest.raises(ValueError, match="at least 22 URL-safe characters"):
+            paired_checkpoint(tmp_path / str(n), bad)
+
+
+def test_pairing_qr_prints_the_link_and_writes_a_qr_of_it(tmp_path: Path) -> None:
+    config, _ = checkpoint_config(tmp_path, None)
+    (tmp_path / "page.token").write_text(TOKEN, encoding="utf-8")
+    assert config.checkpoint is not None
+    data = json.loads(config.model_dump_json())
+    token_file = str(tmp_path / "page.token")
+    data["checkpoint"] |= {"host": "0.0.0.0", "port": 8091, "access_token_file": token_file}
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    def pairing(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["checkpoint", "pairing-qr", str(path), *args])
+
+    wildcard = pairing()
+    assert wildcard.exit_code == 2 and "--address" in wildcard.stderr
+    png = tmp_path / "pair.png"
+    result = pairing("--address", "192.168.8.20", "--png", str(png))
+    assert result.exit_code == 0, result.stderr
+    url = f"http://192.168.8.20:8091/?token={TOKEN}"
+    assert result.stdout == url + "\n"
+    assert png.stat().st_mode & 0o777 == 0o600
+    image = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+    assert image is not None
+    (symbol,) = ZxingDecoder().decode(image)
+    assert symbol.text == url
+
+    data["checkpoint"] |= {"host": "127.0.0.1", "access_token_file": None}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    loopback = pairing()
+    assert loopback.exit_code == 2 and "no pairing" in loopback.stderr
 
 
 def test_five_vehicles_closed_with_the_uplink_down_reach_the_hub_once_each(

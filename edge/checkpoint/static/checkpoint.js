@@ -281,6 +281,8 @@ $("discard").addEventListener("click", async () => {
 });
 
 document.querySelectorAll("[data-lang]").forEach((b) => b.addEventListener("click", () => { lang = b.dataset.lang; render(); }));
+// Opened through the pairing link: the cookie is set, keep the token out of the history.
+if (location.search) history.replaceState(null, "", location.pathname);
 render();
 refresh();
 setInterval(refresh, 1000);
