@@ -11,6 +11,7 @@ name all of them (stored and committed). PostgreSQL runs when GRIDGATE_TEST_POST
 (or --postgres-url) names a reachable server; a throw-away database is used and dropped.
 
     python bench/hub.py [--events 5000] [--alert-share 1 0.05] [--postgres-url ...]
+    python bench/hub.py --reports [bench/reports.py options]   # self-report submissions
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import contextlib
 import os
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -281,6 +283,10 @@ def fresh_database(backend: str, server: str | None, work: Path, name: str) -> I
 
 
 def main() -> None:
+    if "--reports" in sys.argv[1:]:  # self-reports: bench/reports.py takes the other options
+        reports = runpy.run_path(str(Path(__file__).with_name("reports.py")), run_name="reports")
+        reports["main"]([a for a in sys.argv[1:] if a != "--reports"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=5000, help="events per run")
     parser.add_argument(
@@ -297,6 +303,11 @@ def main() -> None:
         help="also run the store-only baseline",
     )
     parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
+    parser.add_argument(
+        "--reports",
+        action="store_true",
+        help="run the self-report bench (bench/reports.py) instead; its options follow",
+    )
     args = parser.parse_args()
     if args.postgres_url:
         os.environ[postgres.ENV_VAR] = args.postgres_url

@@ -37,12 +37,15 @@ from hub.match.faces import FaceIndex
 from hub.mqtt import hub_publisher
 from hub.push.base import AlertChannel
 from hub.push.dispatcher import PushDispatcher
+from hub.push.http_sms import HttpSmsSender, sms_sender
 from hub.push.log import LogSender
 from hub.push.mqtt import MqttAlertChannel
 from hub.push.personal import PersonalChannel
 from hub.push.recipients import RecipientDirectory
 from hub.push.sse import SseBroadcaster
 from hub.registrations.desk import RegistrationDesk
+from hub.reports.desk import ReportDesk
+from hub.reports.retention import DailyPurge
 from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
 
@@ -88,6 +91,7 @@ class Hub:
         logger.info("face index: %d enrolled residents", len(self.faces))
         self.alerts_stream = SseBroadcaster()
         self.recipients = RecipientDirectory(self.store)
+        self.sms = sms_sender(settings)
         self.push = PushDispatcher(self.store, [*self._default_channels(), *extra_channels])
         if effects is None:
             rules = load_rules(settings.rules_file) if settings.rules_file else SiteRules()
@@ -106,6 +110,7 @@ class Hub:
             extra_checks=[
                 partial(remind_due, after=timedelta(hours=settings.remind_after_h)),
                 raise_group_code_alerts,
+                DailyPurge(settings.report_retention_days, settings.zone),
             ],
         )
         self.api: FastAPI | None = (
@@ -120,10 +125,14 @@ class Hub:
             if with_api
             else None
         )
+        self.reports: ReportDesk | None = None
         if self.api is not None:
             self.api.state.registrations = RegistrationDesk(
                 self.store, self.vault, self.faces, on_enrolled=self.galleries.announce_soon
             )
+            if settings.identity_key is not None:  # reports' alerts go through push
+                self.reports = ReportDesk.for_hub(settings, self.store, self.sms, self.push)
+                self.api.state.reports = self.reports
         self._started = False
 
     def _default_channels(self) -> list[AlertChannel]:
@@ -131,7 +140,7 @@ class Hub:
         return [
             self.alerts_stream,
             MqttAlertChannel(hub_publisher(s, "push")),
-            PersonalChannel("sms", self.recipients, LogSender("sms")),
+            PersonalChannel("sms", self.recipients, self.sms),
             PersonalChannel("email", self.recipients, LogSender("email")),
         ]
 
@@ -164,7 +173,11 @@ class Hub:
             self.ingest.stop()
             self.registrations.stop()
             self._started = False
+        if self.reports is not None:
+            self.reports.close()
         self.push.stop()
+        if isinstance(self.sms, HttpSmsSender):
+            self.sms.close()
         self.store.close()
         stats = self.ingest.stats()
         logger.info(

@@ -21,6 +21,7 @@ from hub.faces.cli import app as residents_app
 from hub.ledger.cli import app as ledger_app
 from hub.plates.cli import plates_command
 from hub.reports.cli import app as risk_app
+from hub.reports.cli import reports_app
 from hub.tasks.cli import app as tasks_app
 
 app = typer.Typer(help="gridgate hub service.", no_args_is_help=True)
@@ -35,6 +36,7 @@ app.add_typer(residents_app, name="residents")
 app.add_typer(users_app, name="users")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(risk_app, name="risk")
+app.add_typer(reports_app, name="reports")
 console = Console(stderr=True)
 
 DatabaseUrl = Annotated[

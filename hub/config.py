@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.base import Identifier
@@ -17,6 +19,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_SECRET_KEY = "changethis"  # noqa: S105 - the known placeholder we refuse
 MIN_SECRET_KEY_CHARS = 32
 MIN_IDENTITY_KEY_CHARS = 32
+DEFAULT_SMS_BODY = '{"to": "$to", "text": "$text"}'
 
 
 class InsecureSettingsError(ValueError):
@@ -132,6 +135,63 @@ class HubSettings(StoreSettings):
         title="Rules file",
         description="YAML with default and per-site alert rules; unset: every rule, defaults.",
     )
+
+    sms_driver: Literal["log", "http"] = Field(
+        "log",
+        title="SMS driver",
+        description="How text messages (to grid workers and reporters) leave the hub: `log` "
+        "writes them to the log, `http` POSTs them to an SMS gateway (sms_url).",
+    )
+    sms_url: AnyHttpUrl | None = Field(
+        None,
+        title="SMS gateway URL",
+        description="Where the `http` driver POSTs each message; required for it.",
+    )
+    sms_body: str = Field(
+        DEFAULT_SMS_BODY,
+        title="SMS request body",
+        description="JSON object POSTed per message; `$to` and `$text` in its string values "
+        "become the phone number and the text.",
+    )
+    sms_auth: SecretStr | None = Field(
+        None,
+        title="SMS gateway authorization",
+        description="Sent as the `Authorization` header (e.g. `Bearer <token>`); unset: none.",
+    )
+    sms_secret: SecretStr | None = Field(
+        None,
+        title="SMS signing secret",
+        description="When set, each request carries X-Gridgate-Timestamp and "
+        "X-Gridgate-Signature (HMAC-SHA256, as the webhook channel signs).",
+    )
+    sms_timeout_s: float = Field(
+        5.0, gt=0, le=60, title="SMS timeout (s)", description="Per request to the gateway."
+    )
+    report_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        title="Report retention (days)",
+        description="Self-reports not updated for this long are purged daily (the consent "
+        "text promises 30 days).",
+    )
+
+    @field_validator("sms_body")
+    @classmethod
+    def _json_body(cls, body: str) -> str:
+        try:
+            parsed = json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(parsed, dict) or "$to" not in body or "$text" not in body:
+            raise ValueError("must be a JSON object using $to and $text")
+        return body
+
+    @model_validator(mode="after")
+    def _sms_gateway(self) -> HubSettings:
+        if self.sms_driver == "http" and self.sms_url is None:
+            raise ValueError("sms_driver http needs sms_url")
+        return self
 
     @field_validator("time_zone")
     @classmethod

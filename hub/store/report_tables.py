@@ -1,7 +1,8 @@
 """Self-reports through a report code (see :mod:`hub.reports`) and the region risk list.
 
 Like the ledger, a report keeps no ID number: only its keyed hash and the masked form. One
-report per person and arrival date; a repeated submission updates it.
+report per person and arrival date; a repeated submission updates it. Reports are purged
+after the retention (``report_purges`` audits each purge).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from hub.store.tables import Base
 from hub.store.types import JSONDocument, UTCDateTime
 
 RISK_LEVELS = "level IN ('high', 'medium', 'low')"
+MESSAGE_STATUSES = "message_status IN ('pending', 'sent', 'failed')"
+_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class RiskRegionRow(Base):
@@ -32,9 +35,7 @@ class RiskRegionRow(Base):
 
     __tablename__ = "risk_regions"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     region_code: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(8))
@@ -68,9 +69,28 @@ class ReportRow(Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    message_status: Mapped[str | None] = mapped_column(String(8))
+    """The reporter's text message: pending, sent or failed (None: before it was tracked)."""
+    message_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     __table_args__ = (
         UniqueConstraint("holder_ref", "arrival_date"),
         CheckConstraint("risk_level IN ('high', 'medium', 'low', 'none')", "risk_level"),
+        CheckConstraint(MESSAGE_STATUSES, "message_status"),
     )
+
+
+class ReportPurgeRow(Base):
+    """One purge of reports past the retention: who, when, the cut-off and what went."""
+
+    __tablename__ = "report_purges"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    older_than: Mapped[datetime] = mapped_column(UTCDateTime)
+    reports: Mapped[int] = mapped_column(Integer)
+    tasks: Mapped[int] = mapped_column(Integer)
+    alerts: Mapped[int] = mapped_column(Integer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.tables import Base
@@ -33,6 +33,7 @@ class TaskRow(Base):
 
     __table_args__ = (
         UniqueConstraint("day", "kind", "subject"),
+        Index("ix_tasks_worker_id_day", "worker_id", "day"),  # a worker's load on a day
         CheckConstraint("status IN ('pending', 'done')", "status"),
         CheckConstraint("result IN ('reached', 'away', 'unreachable')", "result"),
     )

@@ -105,6 +105,7 @@ def test_a_report_on_a_phone(browser: Browser, site: ReportSite, screenshots: Pa
     with site.store.sessions() as session:
         report = session.scalars(select(ReportRow)).one()
     assert (report.grid_id, report.address_code) == ("G-A", "XTL-012-01-1-101")
+    wait_for(lambda: bool(site.sender.sent), 10, "the reporter's SMS (sent after commit)")
     assert [target for target, _ in site.sender.sent] == ["13800138000"]
     context.close()
 

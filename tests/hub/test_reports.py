@@ -99,16 +99,28 @@ def seed_report_ledger(store: Store) -> None:
         import_risk_list(session, parse_risk_csv(risk_csv(now.date())))
 
 
+class SentMessages:
+    """The SMS log driver's messages, read once the desk's message worker is idle."""
+
+    def __init__(self, desk: ReportDesk, sender: LogSender) -> None:
+        self.desk, self.sender = desk, sender
+
+    @property
+    def sent(self) -> list[tuple[str, str]]:
+        assert self.desk.messenger.wait_idle(10)
+        return self.sender.sent
+
+
 def report_app(
     store: Store, data_dir: Path, *, client_rate: Rate = CLIENT_RATE, phone_rate: Rate = PHONE_RATE
-) -> tuple[TestClient, LogSender]:
+) -> tuple[TestClient, SentMessages]:
     """The hub API on ``store`` with a report desk whose SMS log driver the test reads."""
     settings = HubSettings(
         data_dir=data_dir, database_url="sqlite://", secret_key=TEST_SECRET, identity_key=IDENTITY
     )
     app = create_app(settings, store)
     sender = LogSender()
-    app.state.reports = ReportDesk(
+    desk = ReportDesk(
         store,
         sender,
         settings.zone,
@@ -116,7 +128,8 @@ def report_app(
         client_rate=client_rate,
         phone_rate=phone_rate,
     )
-    return TestClient(app), sender
+    app.state.reports = desk
+    return TestClient(app), SentMessages(desk, sender)
 
 
 def token_for(grid: str | None, days: float = 30) -> str:
@@ -148,10 +161,11 @@ def ledger(store: Store) -> Store:
 
 
 @pytest.fixture
-def client(ledger: Store, tmp_path: Path) -> Iterator[tuple[TestClient, LogSender]]:
+def client(ledger: Store, tmp_path: Path) -> Iterator[tuple[TestClient, SentMessages]]:
     test_client, sender = report_app(ledger, tmp_path)
     with test_client:
         yield test_client, sender
+    sender.desk.close()
 
 
 def _count(store: Store, table: Any) -> int:
@@ -247,7 +261,9 @@ def test_token_buckets_refill_per_key() -> None:
 # --- the pages --------------------------------------------------------------------------
 
 
-def test_a_forged_or_expired_code_gets_a_clear_page(client: tuple[TestClient, LogSender]) -> None:
+def test_a_forged_or_expired_code_gets_a_clear_page(
+    client: tuple[TestClient, SentMessages],
+) -> None:
     http, sender = client
     forged = sign_report_token(ReportScope("G-A", utc_now() + timedelta(days=1)), "y" * 40)
     page = http.get(f"/r/{forged}", headers={"Accept-Language": "en-GB,en;q=0.9"})
@@ -261,7 +277,7 @@ def test_a_forged_or_expired_code_gets_a_clear_page(client: tuple[TestClient, Lo
 
 
 def test_the_form_speaks_chinese_or_english_and_lists_the_regions(
-    client: tuple[TestClient, LogSender],
+    client: tuple[TestClient, SentMessages],
 ) -> None:
     http, _ = client
     page = http.get(f"/r/{token_for('G-A')}")
@@ -273,7 +289,7 @@ def test_the_form_speaks_chinese_or_english_and_lists_the_regions(
 
 
 def test_a_high_risk_report_messages_the_reporter_tasks_the_worker_and_raises_an_alert(
-    client: tuple[TestClient, LogSender], ledger: Store
+    client: tuple[TestClient, SentMessages], ledger: Store
 ) -> None:
     http, sender = client
     done = http.post(f"/r/{token_for('G-A')}", data=form_data())
@@ -297,7 +313,7 @@ def test_a_high_risk_report_messages_the_reporter_tasks_the_worker_and_raises_an
 
 
 def test_a_resident_reporting_with_free_text_is_matched_to_the_ledger(
-    client: tuple[TestClient, LogSender], ledger: Store
+    client: tuple[TestClient, SentMessages], ledger: Store
 ) -> None:
     http, sender = client
     data = form_data(id_number=RESIDENT_ID, address="新塘里96号", address_code="", regions=[])
@@ -310,7 +326,7 @@ def test_a_resident_reporting_with_free_text_is_matched_to_the_ledger(
 
 
 def test_a_bad_id_checksum_is_a_field_error_and_nothing_is_stored(
-    client: tuple[TestClient, LogSender], ledger: Store
+    client: tuple[TestClient, SentMessages], ledger: Store
 ) -> None:
     http, sender = client
     wrong = VISITOR_ID[:-1] + ("0" if VISITOR_ID[-1] != "0" else "1")
@@ -323,7 +339,7 @@ def test_a_bad_id_checksum_is_a_field_error_and_nothing_is_stored(
 
 
 def test_an_address_of_another_grid_or_an_unknown_one_is_refused(
-    client: tuple[TestClient, LogSender], ledger: Store
+    client: tuple[TestClient, SentMessages], ledger: Store
 ) -> None:
     http, _ = client
     other_grid = form_data(address="建设路96号", address_code="JSL-096-01-1-101")
@@ -339,7 +355,9 @@ def test_an_address_of_another_grid_or_an_unknown_one_is_refused(
         assert session.scalars(select(TaskRow.worker_id)).one() == "W-B"
 
 
-def test_a_repeated_report_is_merged(client: tuple[TestClient, LogSender], ledger: Store) -> None:
+def test_a_repeated_report_is_merged(
+    client: tuple[TestClient, SentMessages], ledger: Store
+) -> None:
     http, sender = client
     token = token_for("G-A")
     assert http.post(f"/r/{token}", data=form_data()).status_code == 200
@@ -353,7 +371,7 @@ def test_a_repeated_report_is_merged(client: tuple[TestClient, LogSender], ledge
     assert "中风险" in sender.sent[1][1]
 
 
-def test_addresses_are_suggested_within_the_grid(client: tuple[TestClient, LogSender]) -> None:
+def test_addresses_are_suggested_within_the_grid(client: tuple[TestClient, SentMessages]) -> None:
     http, _ = client
     found = http.get(f"/r/{token_for('G-A')}/addresses", params={"q": "新塘里96"}).json()
     assert found[0]["code"] == "XTL-096-03-2-301"
@@ -377,7 +395,7 @@ def test_submissions_are_rate_limited_per_client_and_per_phone(
 
 
 def test_a_health_code_photo_is_decoded_and_bad_uploads_are_refused(
-    client: tuple[TestClient, LogSender], ledger: Store, tmp_path: Path
+    client: tuple[TestClient, SentMessages], ledger: Store, tmp_path: Path
 ) -> None:
     http, _ = client
     photo = tmp_path / "pass.png"

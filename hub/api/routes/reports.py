@@ -20,8 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from hub.api.deps import SettingsDep, StoreDep
-from hub.ledger.idnumber import HolderHasher
-from hub.push.log import LogSender
+from hub.push.http_sms import sms_sender
 from hub.reports.desk import ReportDesk, ReportFieldError
 from hub.reports.form import ReportInput, ValidReport, check_report
 from hub.reports.page import (
@@ -43,15 +42,15 @@ _desk_lock = threading.Lock()
 
 
 def get_report_desk(request: Request, settings: SettingsDep, store: StoreDep) -> ReportDesk:
-    """The hub's report desk (made on first use with the SMS log driver); 503 without an
-    identity key, since ID numbers could not be hashed."""
+    """The hub's report desk (:class:`hub.app.Hub` sets it with the push dispatcher; an API
+    without a hub makes one on first use, without push); 503 without an identity key, since
+    ID numbers could not be hashed."""
     with _desk_lock:
         desk: ReportDesk | None = getattr(request.app.state, "reports", None)
         if desk is None:
             if settings.identity_key is None:
                 raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no identity key")
-            key = settings.identity_key.get_secret_value().encode()
-            desk = ReportDesk(store, LogSender("sms"), settings.zone, HolderHasher(key))
+            desk = ReportDesk.for_hub(settings, store, sms_sender(settings), sink=None)
             request.app.state.reports = desk
         return desk
 
