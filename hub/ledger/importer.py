@@ -10,20 +10,21 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
 
-from hub.ledger.idnumber import mask_id_number
+from hub.ledger.checks import RowError
+from hub.ledger.front import Source, gc_paused, steps
 from hub.ledger.kinds import LedgerKind
 from hub.ledger.loaders import Batch, Loader, Problem, make_loader
 from hub.ledger.mapping import ImportOptions, resolve_columns
-from hub.ledger.reader import TableReader, XlsxReader, open_table
+from hub.ledger.reader import XlsxReader, open_table
 from hub.ledger.repository import UpsertCounts, Values
-from hub.ledger.rowparse import Chunk, Parsed, ParseSpec, parse_chunks
+from hub.ledger.rowparse import ParseSpec
 from hub.ledger.writer import BatchWriter
 from hub.store.db import Store
 
@@ -34,27 +35,11 @@ SQLITE_CACHE_KIB = 128 * 1024
 """Page cache of the importing SQLite connection: the residents' indexes stay in memory."""
 
 PARALLEL_FROM_BYTES = 8 << 20
-"""Files from this size are parsed in worker processes (unless ``workers`` says otherwise)."""
-
-MIN_AUTO_CPUS = 4
-"""Below this, worker processes cost more (pickling) than they save."""
+"""Files from this size are read in worker processes (unless ``workers`` says otherwise)."""
 
 MAX_AUTO_WORKERS = 4
 
-SECRET_FIELDS = frozenset({"id_number"})
-"""Fields whose values are masked in error reports."""
-
 ERROR_HEADER = ("row", "column", "value", "reason")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem with one row of the file (``value`` masked for ID numbers)."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
 
 
 @dataclass
@@ -87,52 +72,19 @@ def write_errors(errors: list[RowError], path: Path) -> None:
             writer.writerow((error.row, error.column, error.value, error.reason))
 
 
-class _Run:
-    """One import in progress: the layout, file-wide duplicate checks and the errors."""
+class _Writer:
+    """The writing half of an import: batches into the store, counts and problems kept."""
 
-    def __init__(self, spec: ParseSpec, headers: dict[str, str], loader: Loader) -> None:
-        self.spec = spec
-        self.headers = headers
+    def __init__(self, store: Store, loader: Loader, report: ImportReport) -> None:
+        self.store = store
         self.loader = loader
-        self.seen: dict[str, int] = {}
-        self.errors: list[RowError] = []
+        self.report = report
         self.problems: list[Problem] = []
-        self.rows = 0
 
-    def error(self, problem: Problem) -> None:
-        """Record a problem as it goes into the report (ID numbers masked)."""
-        shown = str(problem.value)
-        if problem.field in SECRET_FIELDS:
-            shown = mask_id_number(shown)
-        column = self.headers.get(problem.field, problem.field) if problem.field else ""
-        self.errors.append(RowError(problem.row, column, shown, problem.reason))
-
-    def accept(self, parsed: list[Parsed]) -> list[tuple[int, Values]]:
-        """The parsed rows that pass the file-wide checks (first of a key wins)."""
-        batch: list[tuple[int, Values]] = []
-        loader = self.loader
-        for number, values, problems in parsed:
-            self.rows += 1
-            for problem in problems:
-                self.error(problem)
-            if values is None:
-                continue
-            key = loader.key(values)
-            first = self.seen.setdefault(key, number)
-            if first != number:
-                shown = values.get("id_masked", key)
-                self.error(Problem(number, loader.key_field, shown, f"duplicate of row {first}"))
-                continue
-            conflict = loader.check(number, values)
-            if conflict is not None:
-                self.error(conflict)
-                continue
-            batch.append((number, values))
-        return batch
-
-    def flush(self, store: Store, batch: Batch, report: ImportReport) -> None:
+    def flush(self, batch: Batch) -> None:
         """Write one batch in one transaction (on the writer thread)."""
-        with store.transaction() as session:
+        report = self.report
+        with self.store.transaction() as session:
             if session.get_bind().dialect.name == "sqlite":
                 session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
             flushed = self.loader.flush(session, batch)
@@ -142,33 +94,16 @@ class _Run:
             report.related[name] += counts
         self.problems.extend(flushed.problems)
 
-    def all_errors(self) -> list[RowError]:
-        """Row errors from parsing and from writing, by row number."""
-        for problem in self.problems:
-            self.error(problem)
-        self.problems = []
-        return sorted(self.errors, key=lambda e: e.row)
-
-
-def _chunks(reader: TableReader, size: int, progress: Progress | None) -> Iterator[Chunk]:
-    chunk: Chunk = []
-    for row in reader.rows():
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-            if progress:
-                progress(reader.position(), reader.total)
-    if chunk:
-        yield chunk
-
 
 def _workers(options: ImportOptions, path: Path) -> int:
+    """Parser processes: one (reading too) on 2-3 CPUs, more from 4, none for small files."""
     if options.workers is not None:
         return options.workers
     cpus = os.cpu_count() or 1
-    if path.stat().st_size < PARALLEL_FROM_BYTES or cpus < MIN_AUTO_CPUS:
+    if path.stat().st_size < PARALLEL_FROM_BYTES or cpus < 2:
         return 0
+    if cpus < 4:
+        return 1
     return min(cpus - 2, MAX_AUTO_WORKERS)  # the importing process needs a core to write
 
 
@@ -207,21 +142,32 @@ def import_file(
             identity_key=identity_key,
         )
         headers = {f: h for f, h in zip(columns, reader.header, strict=False) if f}
-        run = _Run(spec, headers, make_loader(kind, spec.present, identity_key))
-        chunks = _chunks(reader, options.batch_size, progress)
-        parsed_chunks = parse_chunks(spec, chunks, _workers(options, path))
+        source = Source(path, options, spec, headers)
+        checks = source.checks()
+        out = _Writer(store, make_loader(kind, spec.present, identity_key), report)
         with (
-            closing(parsed_chunks),
-            BatchWriter(lambda batch: run.flush(store, batch, report)) as writer,
+            gc_paused(),
+            closing(steps(source, reader, _workers(options, path))) as checked,
+            BatchWriter(out.flush) as writer,
         ):
-            for parsed in parsed_chunks:
-                writer.submit(run.accept(parsed))
+            pending: list[tuple[int, Values]] = []
+            for step in checked:
+                pending.extend(step.batch)
+                if len(pending) >= options.batch_size:
+                    writer.submit(pending)
+                    pending = []
+                checks.errors.extend(step.errors)
+                report.rows = step.rows
+                if progress:
+                    progress(step.position, reader.total)
+            writer.submit(pending)
         if progress:
             progress(reader.total or reader.position(), reader.total)
     finally:
         reader.close()
-    report.rows = run.rows
-    report.errors = run.all_errors()
+    for problem in out.problems:
+        checks.error(problem)
+    report.errors = sorted(checks.errors, key=lambda e: e.row)
     if errors_path is not None:
         write_errors(report.errors, errors_path)
     report.seconds = time.perf_counter() - started

@@ -6,7 +6,7 @@ as errors and left out; the rest are upserted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -129,25 +129,28 @@ class ResidentLoader:
         self.addresses: dict[str, tuple[str, ...]] = {}
         """Addresses known to exist, with the definition this file gave first (or ())."""
 
-    def prepare(self, row: ResidentIn) -> Values:
-        ref = self.hasher.canonical(row.id_number)
+    def prepare(self, row: ResidentIn | Mapping[str, Any]) -> Values:
+        """Values of a validated row or of its field values (see :mod:`hub.ledger.fastrow`)."""
+        f = row if isinstance(row, Mapping) else vars(row)
+        ref = self.hasher.canonical(f["id_number"])
+        code, street, grid, colour = f["address_code"], f["street"], f["grid_id"], f["code_colour"]
         address = None
-        if row.address_code and row.street and row.grid_id:
-            address = (row.street, row.number, row.building, row.unit, row.room, row.grid_id)
+        if code and street and grid:
+            address = (street, f["number"], f["building"], f["unit"], f["room"], grid)
         return {
             "holder_ref": ref,
             "resident_id": resident_id_for(ref),
-            "id_masked": mask_canonical(row.id_number),
-            "name": row.name,
-            "phone": row.phone,
-            "address_code": row.address_code,
-            "role": row.role.value,
-            "quarantine_until": row.quarantine_until,
-            "key_area_returnee": row.key_area_returnee,
-            "code_colour": None if row.code_colour is None else row.code_colour.value,
-            "last_test_at": row.last_test_at,
-            "_grid": row.grid_id,
-            "_plates": row.plates,
+            "id_masked": mask_canonical(f["id_number"]),
+            "name": f["name"],
+            "phone": f["phone"],
+            "address_code": code,
+            "role": f["role"].value,
+            "quarantine_until": f["quarantine_until"],
+            "key_area_returnee": f["key_area_returnee"],
+            "code_colour": None if colour is None else colour.value,
+            "last_test_at": f["last_test_at"],
+            "_grid": grid,
+            "_plates": f["plates"],
             "_address": address,
         }
 

@@ -103,15 +103,17 @@ class ImportOptions(BaseModel):
         8.0, ge=-14, le=14, title="UTC offset", description="Zone of naive times in the file."
     )
     batch_size: int = Field(
-        5000, ge=1, le=50_000, title="Batch size", description="Rows per transaction."
+        50_000, ge=1, le=200_000, title="Batch size", description="Rows per transaction."
     )
     workers: int | None = Field(
         None,
         ge=0,
         le=64,
         title="Parser processes",
-        description="Processes that parse rows; 0: none (in the importing process). "
-        "Unset: CPUs - 2 (at most 4) for files of 8 MB or more on 4+ CPUs, else 0. "
+        description="Processes that parse rows; 0: none (in the importing process), "
+        "1: one that also reads the file and checks duplicates while this one writes. "
+        "Unset, for files of 8 MB or more: 1 on 2-3 CPUs, CPUs - 2 (at most 4) on more; "
+        "else 0. "
         "Worker processes are spawned: a script calling the importer needs the "
         "``if __name__ == '__main__':`` guard.",
     )

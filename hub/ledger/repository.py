@@ -6,15 +6,16 @@ the same data twice changes nothing (``updated_at`` included) and the counts say
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from hub.ledger.bulk import insert_many
+from hub.ledger.bulk import insert_many, stored_values
 from hub.store.ledger_tables import (
     AddressRow,
     GateRow,
@@ -111,25 +112,22 @@ def upsert(
     counts = UpsertCounts()
     if not rows:
         return counts
-    columns = [target.c[name] for name in compare]
-    stored: dict[Any, tuple[Any, ...]] = {}
-    for chunk in _chunks([row[key] for row in rows]):
-        query = select(target.c[key], *columns).where(target.c[key].in_(chunk))
-        stored.update((found[0], tuple(found[1:])) for found in session.execute(query).all())
+    stored = stored_values(session, target, key, compare, [row[key] for row in rows])
     fresh: list[Values] = []
     changed: list[Values] = []
+    current = _tuple_getter(compare)
     for row in rows:
         before = stored.get(row[key])
         if before is None:
-            fresh.append({**row, **(on_insert or {}), **(on_change or {})})
-        elif before != tuple(row[name] for name in compare):
+            fresh.append(row)
+        elif before != current(row):
             values = {name: row[name] for name in compare}
             changed.append({"_key": row[key], **values, **(on_change or {})})
         else:
             counts.unchanged += 1
     if fresh:
         fresh.sort(key=lambda row: row[key])  # neighbouring keys: fewer index pages touched
-        insert_many(session, target, fresh)
+        insert_many(session, target, fresh, {**(on_insert or {}), **(on_change or {})})
         counts.inserted = len(fresh)
     if changed:
         statement = update(target).where(target.c[key] == bindparam("_key"))
@@ -138,13 +136,16 @@ def upsert(
     return counts
 
 
+def _tuple_getter(names: Sequence[str]) -> Callable[[Values], tuple[Any, ...]]:
+    """``row`` → the tuple of its ``names`` values."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda row: tuple(row[name] for name in names)
+
+
 def existing_keys(session: Session, column: Any, keys: Iterable[str]) -> set[str]:
     """Which of ``keys`` are stored in ``column``."""
-    wanted = sorted(set(keys))
-    found: set[str] = set()
-    for chunk in _chunks(wanted):
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
+    return set(stored_values(session, column.table, column.name, (), keys))
 
 
 def replace_links(
@@ -177,19 +178,16 @@ def mark_occupied(session: Session, address_codes: Iterable[str]) -> None:
     """Addresses with residents: a missing or ``unknown`` household becomes ``occupied``."""
     codes = sorted(set(address_codes))
     households = table(HouseholdRow)
-    for chunk in _chunks(codes):
-        query = select(households.c.address_code, households.c.state)
-        known = dict(session.execute(query.where(households.c.address_code.in_(chunk))).all())
-        fresh = [{"address_code": code, "state": "occupied"} for code in chunk if code not in known]
-        unknown = [code for code in chunk if known.get(code) == HouseholdState.UNKNOWN]
-        if fresh:
-            session.execute(insert(households), fresh)
-        if unknown:
-            session.execute(
-                update(households)
-                .where(households.c.address_code.in_(unknown))
-                .values(state=HouseholdState.OCCUPIED.value)
-            )
+    known = stored_values(session, households, "address_code", ["state"], codes)
+    fresh = [{"address_code": code, "state": "occupied"} for code in codes if code not in known]
+    insert_many(session, households, fresh)
+    unknown = [code for code in codes if known.get(code) == (HouseholdState.UNKNOWN,)]
+    for chunk in _chunks(unknown):
+        session.execute(
+            update(households)
+            .where(households.c.address_code.in_(chunk))
+            .values(state=HouseholdState.OCCUPIED.value)
+        )
 
 
 class LedgerRepository:

@@ -2,6 +2,7 @@
 
 Parsing is CPU-bound Python: a large file is split into chunks parsed by a process pool,
 results come back in file order. File-wide checks (duplicates) stay with the importer.
+Resident rows try :mod:`hub.ledger.fastrow` first; the pydantic model judges the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta, timezone
 
 from pydantic import ValidationError
 
+from hub.ledger.fastrow import ResidentFastPath
 from hub.ledger.kinds import LedgerKind
 from hub.ledger.loaders import Loader, Problem, make_loader
 from hub.ledger.mapping import ROW_MODELS
@@ -52,7 +54,9 @@ class RowParser:
         self.spec = spec
         self.model = ROW_MODELS[spec.kind]
         self.loader: Loader = make_loader(spec.kind, spec.present, spec.identity_key)
-        self.context = {"tz": timezone(timedelta(hours=spec.utc_offset_hours))}
+        tz = timezone(timedelta(hours=spec.utc_offset_hours))
+        self.context = {"tz": tz}
+        self.fast = ResidentFastPath(tz) if spec.kind is LedgerKind.RESIDENTS else None
 
     def parse(self, number: int, cells: list[str]) -> Parsed | None:
         """The parsed row, or None for a blank one."""
@@ -69,6 +73,9 @@ class RowParser:
             reason = f"undecodable bytes for encoding {spec.encoding}"
             return number, None, [Problem(number, None, "", reason)]
         data = {f: v for f, c in zip(spec.columns, cells, strict=False) if f and (v := c.strip())}
+        fields = self.fast(data) if self.fast else None
+        if fields is not None:
+            return number, self.loader.prepare(fields), []
         try:
             row = self.model.model_validate(data, context=self.context)
         except ValidationError as exc:

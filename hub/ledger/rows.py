@@ -15,6 +15,14 @@ from models.events import CodeColour, Direction
 from models.ledger import HouseholdState, ResidentRole
 
 ADDRESS_CODE = r"^[0-9A-Za-z_-]{4,64}$"
+PHONE = r"^[0-9+()\- ]*$"
+NAME_MAX = 100
+"""Longest name, street or community."""
+PHONE_MAX = 32
+PLACE_MAX = 20
+"""Longest house number, building, unit or room."""
+PLATE_LENGTHS = range(5, 13)
+"""Lengths a vehicle plate may have."""
 
 AddressCode = Annotated[
     str,
@@ -24,18 +32,20 @@ AddressCode = Annotated[
         description="The code on the address's QR door plate (4–64 letters, digits, _ or -).",
     ),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=100, title="Name", description="Full name.")]
+Name = Annotated[
+    str, Field(min_length=1, max_length=NAME_MAX, title="Name", description="Full name.")
+]
 Phone = Annotated[
     str,
     Field(
         "",
-        max_length=32,
-        pattern=r"^[0-9+()\- ]*$",
+        max_length=PHONE_MAX,
+        pattern=PHONE,
         title="Phone",
         description="Phone number: digits, '+', '-', spaces, parentheses.",
     ),
 ]
-Place = Annotated[str, Field("", max_length=20, description="Building, unit or room.")]
+Place = Annotated[str, Field("", max_length=PLACE_MAX, description="Building, unit or room.")]
 
 
 class RowModel(BaseModel):
@@ -48,9 +58,9 @@ class AddressFields(RowModel):
     """Where an address is; shared by address rows and flat resident rows."""
 
     street: str = Field(
-        "", max_length=100, title="Street", description="Street or lane (路/街/里/弄)."
+        "", max_length=NAME_MAX, title="Street", description="Street or lane (路/街/里/弄)."
     )
-    number: str = Field("", max_length=20, title="Number", description="House number (号).")
+    number: str = Field("", max_length=PLACE_MAX, title="Number", description="House number (号).")
     building: Place = Field("", title="Building", description="Building (栋/幢).")
     unit: Place = Field("", title="Unit", description="Unit (单元).")
     room: Place = Field("", title="Room", description="Room (室).")
@@ -99,7 +109,7 @@ class ResidentIn(AddressFields):
     @classmethod
     def _plate_lengths(cls, value: list[str]) -> list[str]:
         for plate in value:
-            if not 5 <= len(plate) <= 12:
+            if len(plate) not in PLATE_LENGTHS:
                 raise ValueError(f"not a vehicle plate: {plate!r}")
         return value
 

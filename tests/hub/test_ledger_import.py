@@ -20,7 +20,7 @@ from hub.ledger.mapping import ImportOptions, MappingError
 from hub.ledger.repository import LedgerRepository
 from hub.ledger.sample import RESIDENT_HEADERS, Sample, generate, load, write_csv
 from hub.store.db import Store
-from hub.store.ledger_tables import AddressRow, ResidentRow, VehiclePlateRow
+from hub.store.ledger_tables import AddressRow, HouseholdRow, ResidentRow, VehiclePlateRow
 from hub.store.tables import Base
 from models.identity import holder_ref
 
@@ -290,12 +290,42 @@ def test_worker_rows_check_their_grids(ledger: Store, tmp_path: Path) -> None:
     assert [(e.row, e.column, e.value) for e in report.errors] == [(3, "负责网格", "G0404")]
 
 
-def test_worker_processes_parse_the_same(ledger: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_parse_the_same(ledger: Store, tmp_path: Path, workers: int) -> None:
+    """One worker reads and checks the file by itself; more parse what this process reads."""
     rows = [dict(row) for row in SAMPLE.residents]
     rows[7]["name"] = ""
     rows.append(dict(rows[0]))
     path = write_csv(tmp_path / "residents.csv", rows)
-    options = ImportOptions(workers=1, batch_size=16)
-    report = import_residents(ledger, path, options=options)
+    progress: list[tuple[int, int | None]] = []
+    options = ImportOptions(workers=workers, batch_size=16)
+    report = import_residents(
+        ledger, path, options=options, progress=lambda done, total: progress.append((done, total))
+    )
     assert report.counts.inserted == len(rows) - 2
+    assert report.rows == len(rows)
     assert [(e.row, e.column) for e in report.errors] == [(9, "姓名"), (len(rows) + 1, "身份证号")]
+    size = path.stat().st_size
+    assert len(progress) > 2 and progress[-1] == (size, size)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+
+
+def test_residents_occupy_unknown_households_and_leave_vacant_ones(
+    ledger: Store, tmp_path: Path
+) -> None:
+    residents = SAMPLE.residents[:12]
+    codes = sorted({row["address_code"] for row in residents})
+    addresses = tmp_path / "addresses.csv"
+    with addresses.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["地址编码", "街路巷", "门牌号", "网格", "房屋状态"])
+        for i, code in enumerate(codes):
+            row = next(r for r in residents if r["address_code"] == code)
+            state = ("未知", "空置", "")[i % 3]
+            writer.writerow([code, row["street"], row["number"], row["grid_id"], state])
+    assert import_file(ledger, "addresses", addresses).errors == []
+    report = import_residents(ledger, write_csv(tmp_path / "residents.csv", residents))
+    assert report.errors == [] and report.counts.inserted == len(residents)
+    with ledger.sessions() as session:
+        states = {h.address_code: h.state for h in session.scalars(select(HouseholdRow))}
+    assert states == {code: ("occupied", "vacant")[i % 3 == 1] for i, code in enumerate(codes)}

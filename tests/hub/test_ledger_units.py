@@ -19,8 +19,9 @@ from hub.ledger.idnumber import (
     validate_id_number,
 )
 from hub.ledger.kinds import LedgerKind
-from hub.ledger.mapping import MappingError, normalise_header, resolve_columns
+from hub.ledger.mapping import ALIASES, MappingError, normalise_header, resolve_columns
 from hub.ledger.reader import detect_encoding
+from hub.ledger.rowparse import ParseSpec, RowParser
 from hub.ledger.rows import ResidentIn
 from hub.ledger.sample import generate
 from models.identity import holder_ref
@@ -144,3 +145,108 @@ def test_sample_is_deterministic_and_valid(tmp_path: Path) -> None:
         "桂花巷",
     }
     assert {row["grid_id"] for row in one.residents} <= {g["grid_id"] for g in one.grids}
+
+
+RESIDENT_FIELDS = tuple(ALIASES[LedgerKind.RESIDENTS])
+GOOD_ROW = {name: "" for name in RESIDENT_FIELDS} | {
+    "id_number": "11010519491231002X",
+    "name": "王丽",
+    "phone": "13800000000",
+    "address_code": "XTL-001-01-1-101",
+    "street": "新塘里",
+    "number": "1",
+    "building": "1",
+    "unit": "1",
+    "room": "101",
+    "grid_id": "G0001",
+    "role": "户籍",
+    "code_colour": "绿码",
+    "last_test_at": "2022-11-19 08:30",
+    "key_area_returnee": "否",
+}
+
+
+def _parsers() -> tuple[RowParser, RowParser]:
+    """A parser with the fast path and one validating every row with the model."""
+    spec = ParseSpec(
+        kind=LedgerKind.RESIDENTS,
+        columns=RESIDENT_FIELDS,
+        width=len(RESIDENT_FIELDS),
+        strict_width=True,
+        encoding="utf-8",
+        utc_offset_hours=8.0,
+        identity_key=b"units-identity-key-0123456789abcdef",
+    )
+    fast, slow = RowParser(spec), RowParser(spec)
+    slow.fast = None
+    return fast, slow
+
+
+def test_fast_path_takes_well_formed_rows_with_the_models_result() -> None:
+    fast, slow = _parsers()
+    rows = [GOOD_ROW, *generate(300, seed=4).residents]
+    for number, row in enumerate(rows, start=2):
+        cells = [row.get(name, "") for name in RESIDENT_FIELDS]
+        data = {name: value.strip() for name, value in row.items() if value.strip()}
+        assert fast.fast is not None and fast.fast(data) is not None, row
+        parsed = fast.parse(number, cells)
+        assert parsed == slow.parse(number, cells)
+        assert parsed is not None and parsed[1] is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id_number", "110105194912310021"),  # wrong check digit
+        ("id_number", "11010519491231002x"),
+        ("id_number", "１１０１０５１９４９１２３１００２Ｘ"),
+        ("id_number", "110105 19491231 002X"),
+        ("id_number", "110105194902301234"),
+        ("id_number", "1101051949123100"),
+        ("name", "张" * 100),
+        ("name", "张" * 101),
+        ("name", ""),
+        ("phone", "+86 (138) 0000-0000"),
+        ("phone", "1380000000０"),
+        ("phone", "1" * 33),
+        ("address_code", "XT-1"),
+        ("address_code", "XTL"),
+        ("address_code", "XTL 001"),
+        ("address_code", "ＸTL-001"),
+        ("address_code", "a" * 65),
+        ("grid_id", "G.0001_a-b"),
+        ("grid_id", "-G1"),
+        ("grid_id", "G" * 65),
+        ("grid_id", "网格1"),
+        ("street", "路" * 100),
+        ("street", "路" * 101),
+        ("room", "1" * 21),
+        ("number", "12号"),
+        ("role", "TENANT"),
+        ("role", "租户"),
+        ("role", "boss"),
+        ("role", ""),
+        ("code_colour", "Green"),
+        ("code_colour", "紫码"),
+        ("key_area_returnee", "maybe"),
+        ("key_area_returnee", "Y"),
+        ("key_area_returnee", "√"),
+        ("quarantine_until", "2022-02-30"),
+        ("quarantine_until", "2022年11月3日"),
+        ("quarantine_until", "20221103"),
+        ("quarantine_until", "2022-11-03 08:00"),
+        ("last_test_at", "2022-13-45"),
+        ("last_test_at", "2022/11/19 8:30"),
+        ("last_test_at", "2022-11-19T08:30:00Z"),
+        ("last_test_at", "2022-11-19 25:00"),
+        ("last_test_at", "2022-11-19"),
+        ("plates", "沪A·12345、苏B 67890"),
+        ("plates", "沪a12345;;"),
+        ("plates", "沪A1"),
+        ("plates", "AB" * 7),
+    ],
+)
+def test_fast_and_model_paths_agree_on_subtle_rows(field: str, value: str) -> None:
+    fast, slow = _parsers()
+    cells = [dict(GOOD_ROW, **{field: value})[name] for name in RESIDENT_FIELDS]
+    assert fast.parse(7, cells) == slow.parse(7, cells)
