@@ -86,6 +86,12 @@ async function api(method, path, body) {
   }
 }
 
+// A note for an error reply: its key is translated when shown, so a language switch applies.
+function errorNote(data) {
+  if (data && data.error) return { key: data.error, detail: data.message || "", cls: "problem" };
+  return { detail: errorText(data), cls: "problem" };
+}
+
 function errorText(data) {
   if (data && data.error) return (t().errors[data.error] || "") + (data.message || "");
   if (data && Array.isArray(data.detail)) return data.detail.map((d) => d.msg).join("; ");
@@ -228,7 +234,7 @@ $("plate").addEventListener("input", () => {
 $("open-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const r = await api("POST", "/api/vehicles", { plate: $("plate").value, direction: $("direction").value, lane: $("lane").value });
-  if (!r.ok) { note = { detail: errorText(r.data), cls: "problem" }; render(); return; }
+  if (!r.ok) { note = errorNote(r.data); render(); return; }
   current = r.data.id;
   note = null;
   $("plate").value = ""; plateCheck = null;
@@ -266,7 +272,7 @@ async function removeOccupant(vehicle, number) {
 $("close").addEventListener("click", async () => {
   if (!current) return;
   const r = await api("POST", `/api/vehicles/${current}/close`);
-  if (!r.ok) { note = { detail: errorText(r.data), cls: "problem" }; render(); return; }
+  if (!r.ok) { note = errorNote(r.data); render(); return; }
   note = { key: "closed_ok", detail: `${r.data.plate} · ${r.data.passed ? t().pass : t().held}`, cls: r.data.passed ? "ok" : "problem" };
   current = null;
   await refresh();
@@ -280,7 +286,11 @@ $("discard").addEventListener("click", async () => {
   await refresh();
 });
 
-document.querySelectorAll("[data-lang]").forEach((b) => b.addEventListener("click", () => { lang = b.dataset.lang; render(); }));
+document.querySelectorAll("[data-lang]").forEach((b) => b.addEventListener("click", () => {
+  lang = b.dataset.lang;
+  show($("occupant-msg"), "", "");  // written in the old language; the next action rewrites it
+  render();
+}));
 // Opened through the pairing link: the cookie is set, keep the token out of the history.
 if (location.search) history.replaceState(null, "", location.pathname);
 render();
