@@ -48,6 +48,7 @@ from bench.hub import (  # noqa: E402
 from hub.store import EventRow, Store  # noqa: E402
 from models import Alert, decode  # noqa: E402
 from models.topics import all_alerts  # noqa: E402
+from models.transport import without_nagle  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.hub_publisher import HubPublisher  # noqa: E402
@@ -63,10 +64,12 @@ class AlertWatcher:
         """When the hub raised or repeated that alert (its ``updated_at``)."""
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"bench-grid-worker-{os.getpid()}",
-            protocol=MQTTProtocolVersion.MQTTv5,
+        self._client = without_nagle(
+            mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=f"bench-grid-worker-{os.getpid()}",
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         self._client.on_connect = lambda c, *_: c.subscribe(all_alerts(), qos=1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()

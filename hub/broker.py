@@ -69,6 +69,7 @@ class MosquittoBroker:
                     "autosave_interval 1",
                     "max_queued_messages 100000",
                     "max_inflight_messages 100",
+                    "set_tcp_nodelay true",
                     "log_type error",
                     "log_type warning",
                     f"log_dest file {self.log_path}",

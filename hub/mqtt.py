@@ -15,6 +15,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.config import HubSettings
+from models.transport import without_nagle
 
 
 class PublishError(RuntimeError):
@@ -37,10 +38,12 @@ class Publisher:
         self.host, self.port, self.timeout_s = host, port, timeout_s
         self.refusal: str | None = None
         self._connected = threading.Event()
-        self._client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+        self._client = without_nagle(
+            mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         if username is not None:
             self._client.username_pw_set(username, password)

@@ -41,6 +41,7 @@ from models import (
     topics,
 )
 from models.base import utc_now
+from models.transport import without_nagle
 
 logger = logging.getLogger(__name__)
 
@@ -256,10 +257,12 @@ class EdgeLink:
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=cfg.effective_client_id(self.device_id),
-            protocol=MQTTProtocolVersion.MQTTv5,
+        client = without_nagle(
+            mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=cfg.effective_client_id(self.device_id),
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None

@@ -74,6 +74,9 @@ def render_config(profile: BrokerProfile, files: BrokerFiles) -> str:
         "persistence true",
         f"persistence_location {profile.persistence_dir}/",
         f"autosave_interval {profile.autosave_interval_s}",
+        "",
+        "# send each packet at once (Nagle + delayed acks held events back tens of ms)",
+        "set_tcp_nodelay true",
     ]
     if profile.pid_file is not None:
         lines.append(f"pid_file {profile.pid_file}")

@@ -36,6 +36,7 @@ from hub.store.db import Store
 from models import encode
 from models.base import utc_now
 from models.topics import DeviceChannel, all_devices, shared
+from models.transport import without_nagle
 
 logger = logging.getLogger(__name__)
 
@@ -166,10 +167,12 @@ class IngestConsumer:
     # -- MQTT callbacks (paho's network thread: enqueue only, never raise) -----------------
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.settings.mqtt_client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+        client = without_nagle(
+            mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=self.settings.mqtt_client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         if self.settings.mqtt_username is not None:
             password = self.settings.mqtt_password

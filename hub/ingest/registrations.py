@@ -42,6 +42,7 @@ from models.topics import (
     registration_ack,
     shared,
 )
+from models.transport import without_nagle
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,12 @@ class RegistrationConsumer:
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._worker: threading.Thread | None = None
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{settings.mqtt_client_id}-registrations",
-            protocol=MQTTProtocolVersion.MQTTv5,
+        self._client = without_nagle(
+            mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=f"{settings.mqtt_client_id}-registrations",
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         if settings.mqtt_username is not None:
             password = settings.mqtt_password

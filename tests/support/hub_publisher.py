@@ -33,6 +33,7 @@ from models import (
 )
 from models.base import utc_now
 from models.topics import DeviceChannel, all_devices, events, status
+from models.transport import without_nagle
 
 
 @dataclass
@@ -58,8 +59,12 @@ class HubPublisher:
         self._last_ack = time.monotonic()
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+        self._client = without_nagle(
+            mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe

@@ -23,6 +23,7 @@ from models import ContractError, EventAck, PassageEvent, decode, encode, topics
 from models.ack import MAX_ACK_IDS
 from models.base import utc_now
 from models.topics import DeviceChannel
+from models.transport import without_nagle
 
 
 class HubStub:
@@ -50,10 +51,12 @@ class HubStub:
         """Connect (resuming the session) and wait for the subscription."""
         self._stop.clear()
         self._subscribed.clear()
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+        client = without_nagle(
+            mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=self.client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
         )
         client.reconnect_delay_set(1, 2)
         client.on_connect = self._on_connect
