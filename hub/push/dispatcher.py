@@ -43,6 +43,8 @@ class PushDispatcher:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self._lanes = [_Lane(self, channel) for channel in self.channels]
+        self._records: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        self._recorder: threading.Thread | None = None
 
     @property
     def sent(self) -> int:
@@ -60,7 +62,10 @@ class PushDispatcher:
         return sum(lane.abandoned for lane in self._lanes)
 
     def start(self) -> None:
-        """Start one worker per channel."""
+        """Start one worker per channel, and the one that records their outcomes."""
+        self._recorder = threading.Thread(target=self._record_loop, name="hub-push-record")
+        self._recorder.daemon = True
+        self._recorder.start()
         for lane in self._lanes:
             lane.start()
 
@@ -75,6 +80,9 @@ class PushDispatcher:
             lane.finish(deadline)
         for lane in self._lanes:
             lane.join(timeout + 2.0)
+        self._records.put(None)
+        if self._recorder is not None:
+            self._recorder.join(timeout + 2.0)
         for channel in self.channels:
             channel.close()
 
@@ -87,12 +95,34 @@ class PushDispatcher:
         """True once every channel's queue has drained."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(lane.idle() for lane in self._lanes):
+            lanes_idle = all(lane.idle() for lane in self._lanes)
+            if lanes_idle and self._records.unfinished_tasks == 0:
                 return True
             time.sleep(0.02)
         return False
 
     def record(self, rows: list[dict[str, Any]]) -> None:
+        """Queue delivery outcomes for the recorder: a channel never waits for the database
+        (on SQLite the ingest writer holds its lock most of the time at high rates)."""
+        if rows:
+            self._records.put(rows)
+
+    def _record_loop(self) -> None:
+        while True:
+            batches = [self._records.get()]
+            while batches[-1] is not None:
+                try:
+                    batches.append(self._records.get_nowait())
+                except queue.Empty:
+                    break
+            rows = [row for batch in batches if batch is not None for row in batch]
+            self._write(rows)
+            for _ in batches:
+                self._records.task_done()
+            if batches[-1] is None:
+                return
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
         """Store delivery outcomes; a store outage is logged (the delivery itself happened)."""
         if not rows:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -286,3 +287,50 @@ def test_a_stuck_channel_does_not_hold_up_the_others(store: Store) -> None:
         ("sms", "sent"),
         ("sms", "sent"),
     ]
+
+
+def test_a_locked_database_does_not_hold_up_delivery(store: Store) -> None:
+    """Outcomes are recorded by a thread of their own: while another writer holds SQLite's
+    lock (ingest at a high rate), alerts still go out; their records follow."""
+    if store.dialect != "sqlite":
+        pytest.skip("SQLite's single writer lock")
+    sink = Sink()
+    effects = _effects(sink)
+    for colour in (CodeColour.RED, CodeColour.YELLOW):
+        with store.transaction() as session:
+            effects.apply(session, _event(_code(colour)))
+
+    class Fast:
+        name = "mqtt"
+
+        def __init__(self) -> None:
+            self.sent: list[uuid.UUID] = []
+
+        def send(self, alert: Alert) -> str:
+            self.sent.append(alert.alert_id)
+            return f"grid:{alert.grid_id}"
+
+        def close(self) -> None:
+            pass
+
+    fast = Fast()
+    dispatcher = PushDispatcher(store, [fast])
+    dispatcher.start()
+    other_writer = sqlite3.connect(str(store.engine.url.database))
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        for count, alert in enumerate(sink.alerts, 1):  # one by one: each record must wait
+            dispatcher.publish([alert])
+            deadline = time.monotonic() + 5  # under SQLite's 10 s busy timeout
+            while len(fast.sent) < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert len(fast.sent) == 2  # both delivered while the database was locked
+        assert not dispatcher.wait_idle(0.2)  # their records wait for the lock
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert dispatcher.wait_idle(15)
+    dispatcher.stop()
+    with store.transaction() as session:
+        rows = session.scalars(select(DeliveryRow)).all()
+    assert sorted(r.alert_id for r in rows) == sorted(fast.sent)
