@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 import uuid
 from datetime import timedelta
 
@@ -32,6 +31,7 @@ from models.events import (
     PassageEvent,
     VerificationStatus,
 )
+from tests.edge.helpers import wait_for
 from tests.support.dict_ledger import DictLedger
 
 STRANGER = np.random.default_rng(5).normal(0, 0.1, 128)
@@ -234,6 +234,22 @@ def test_the_same_stranger_repeats_one_alert_and_another_stranger_gets_their_own
     assert all(r.subject_ref.startswith("stranger:site-a:") for r in rows)
 
 
+class GridChannel:
+    """A channel that delivers at once and notes which alerts it sent."""
+
+    name = "mqtt"
+
+    def __init__(self) -> None:
+        self.sent: list[uuid.UUID] = []
+
+    def send(self, alert: Alert) -> str:
+        self.sent.append(alert.alert_id)
+        return f"grid:{alert.grid_id}"
+
+    def close(self) -> None:
+        pass
+
+
 def test_a_stuck_channel_does_not_hold_up_the_others(store: Store) -> None:
     """Each channel has its own worker: an SMS gateway hanging on one alert leaves the
     grid's other channels delivering every alert meanwhile."""
@@ -249,20 +265,7 @@ def test_a_stuck_channel_does_not_hold_up_the_others(store: Store) -> None:
         def close(self) -> None:
             pass
 
-    class Fast:
-        name = "mqtt"
-
-        def __init__(self) -> None:
-            self.sent: list[uuid.UUID] = []
-
-        def send(self, alert: Alert) -> str:
-            self.sent.append(alert.alert_id)
-            return f"grid:{alert.grid_id}"
-
-        def close(self) -> None:
-            pass
-
-    fast = Fast()
+    fast = GridChannel()
     dispatcher = PushDispatcher(store, [Stuck(), fast], backoff_s=0.01)
     dispatcher.start()
     effects = _effects(dispatcher)
@@ -270,9 +273,7 @@ def test_a_stuck_channel_does_not_hold_up_the_others(store: Store) -> None:
         for colour in (CodeColour.RED, CodeColour.YELLOW):
             with store.transaction() as session:
                 effects.apply(session, _event(_code(colour)))
-        deadline = time.monotonic() + 10
-        while len(fast.sent) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: len(fast.sent) == 2, 10, "both alerts on the fast channel")
         assert len(fast.sent) == 2  # both delivered while the SMS gateway hangs on the first
         assert not dispatcher.wait_idle(0.1)
     finally:
@@ -300,30 +301,18 @@ def test_a_locked_database_does_not_hold_up_delivery(store: Store) -> None:
         with store.transaction() as session:
             effects.apply(session, _event(_code(colour)))
 
-    class Fast:
-        name = "mqtt"
-
-        def __init__(self) -> None:
-            self.sent: list[uuid.UUID] = []
-
-        def send(self, alert: Alert) -> str:
-            self.sent.append(alert.alert_id)
-            return f"grid:{alert.grid_id}"
-
-        def close(self) -> None:
-            pass
-
-    fast = Fast()
+    fast = GridChannel()
     dispatcher = PushDispatcher(store, [fast])
     dispatcher.start()
     other_writer = sqlite3.connect(str(store.engine.url.database))
     other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
     try:
-        for count, alert in enumerate(sink.alerts, 1):  # one by one: each record must wait
+        published: list[uuid.UUID] = []
+        for alert in sink.alerts:  # one by one: each record must wait
             dispatcher.publish([alert])
-            deadline = time.monotonic() + 5  # under SQLite's 10 s busy timeout
-            while len(fast.sent) < count and time.monotonic() < deadline:
-                time.sleep(0.01)
+            published.append(alert.alert_id)
+            # within 5 s: under SQLite's 10 s busy timeout, after which a record gives up
+            wait_for(lambda: fast.sent == published, 5, "the alert delivered")
         assert len(fast.sent) == 2  # both delivered while the database was locked
         assert not dispatcher.wait_idle(0.2)  # their records wait for the lock
     finally:
