@@ -114,6 +114,23 @@ def hub_publisher(settings: HubSettings, suffix: str, timeout_s: float = 5.0) ->
     )
 
 
+def hub_client(settings: HubSettings, client_id: str) -> mqtt.Client:
+    """An MQTT v5 client of the hub's consumers: the hub's broker login, no Nagle delay, and
+    reconnects every 1-10 s (pair it with :func:`connect_persistent`)."""
+    client = without_nagle(
+        mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+        )
+    )
+    if settings.mqtt_username is not None:
+        password = settings.mqtt_password
+        client.username_pw_set(
+            settings.mqtt_username, password.get_secret_value() if password else None
+        )
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    return client
+
+
 def connect_persistent(client: mqtt.Client, settings: HubSettings, keepalive_s: int = 30) -> None:
     """Connect ``client`` in the background with the hub's MQTT v5 persistent session: the
     broker keeps its subscriptions and queues its messages for ``session_expiry_s`` while it

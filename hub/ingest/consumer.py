@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -31,12 +30,11 @@ from hub.ingest.batch import Batch, write_batch
 from hub.ingest.classify import Inbound, Refused, classify
 from hub.ingest.effects import EventEffects, NoEffects
 from hub.ingest.metrics import IngestMetrics
-from hub.mqtt import connect_persistent
+from hub.mqtt import connect_persistent, hub_client
 from hub.store.db import Store
 from models import encode
 from models.base import utc_now
 from models.topics import DeviceChannel, all_devices, shared
-from models.transport import without_nagle
 
 logger = logging.getLogger(__name__)
 
@@ -167,19 +165,7 @@ class IngestConsumer:
     # -- MQTT callbacks (paho's network thread: enqueue only, never raise) -----------------
 
     def _make_client(self) -> mqtt.Client:
-        client = without_nagle(
-            mqtt.Client(
-                CallbackAPIVersion.VERSION2,
-                client_id=self.settings.mqtt_client_id,
-                protocol=MQTTProtocolVersion.MQTTv5,
-            )
-        )
-        if self.settings.mqtt_username is not None:
-            password = self.settings.mqtt_password
-            client.username_pw_set(
-                self.settings.mqtt_username, password.get_secret_value() if password else None
-            )
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client = hub_client(self.settings, self.settings.mqtt_client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe

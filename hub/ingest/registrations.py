@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.config import HubSettings
 from hub.faces.vault import FaceVault
 from hub.ingest.classify import Inbound
-from hub.mqtt import connect_persistent
+from hub.mqtt import connect_persistent, hub_client
 from hub.registrations.repository import record_request
 from hub.store.db import Store
 from hub.store.events import dead_letter
@@ -42,7 +41,6 @@ from models.topics import (
     registration_ack,
     shared,
 )
-from models.transport import without_nagle
 
 logger = logging.getLogger(__name__)
 
@@ -90,19 +88,7 @@ class RegistrationConsumer:
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._worker: threading.Thread | None = None
-        self._client = without_nagle(
-            mqtt.Client(
-                CallbackAPIVersion.VERSION2,
-                client_id=f"{settings.mqtt_client_id}-registrations",
-                protocol=MQTTProtocolVersion.MQTTv5,
-            )
-        )
-        if settings.mqtt_username is not None:
-            password = settings.mqtt_password
-            self._client.username_pw_set(
-                settings.mqtt_username, password.get_secret_value() if password else None
-            )
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client = hub_client(settings, f"{settings.mqtt_client_id}-registrations")
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
