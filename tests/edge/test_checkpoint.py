@@ -52,11 +52,10 @@ from models.events import (
 )
 from models.identity import holder_ref
 from models.passes import TripRisk
-from models.trust import IssuerKey, TrustListDocument, sign_trust_list
 from tests.edge.helpers import wait_for
 from tests.support.broker import MosquittoBroker
 from tests.support.hub_stub import HubStub
-from tests.support.passes import Issuer, trust_store
+from tests.support.passes import Issuer, trust_store, trusted_site
 
 SITE, DEVICE = "k-east", "cp-01"
 KEY = b"identity-key-for-checkpoint-tests-0000"
@@ -376,19 +375,9 @@ def test_the_example_config_documents_a_valid_checkpoint_section() -> None:
 
 def _site(tmp_path: Path) -> tuple[Path, Issuer, Path]:
     """A data dir with a hub-signed trust list, the issuer and the hub key; an identity key."""
-    data_dir = tmp_path / "cp-data"
-    data_dir.mkdir()
-    issuer, hub = Issuer(kid="health-office"), Issuer(kid="hub")
-    document = TrustListDocument(
-        version=1,
-        issued_at=utc_now(),
-        issuers=[IssuerKey(kid=issuer.kid, public_key_pem=issuer.public_pem())],
-    )
-    signed = sign_trust_list(document, hub.key, hub.kid)
-    (data_dir / "trust.json").write_text(signed.model_dump_json(), encoding="utf-8")
-    (tmp_path / "hub.pem").write_text(hub.public_pem(), encoding="utf-8")
+    site = trusted_site(tmp_path / "cp-data")
     (tmp_path / "identity.key").write_text(KEY.decode() + "\n", encoding="utf-8")
-    return data_dir, issuer, tmp_path / "hub.pem"
+    return site.data_dir, site.issuer, site.hub_key_pem
 
 
 def checkpoint_config(tmp_path: Path, broker: MosquittoBroker | None) -> tuple[EdgeConfig, Issuer]:

@@ -4,7 +4,6 @@ bad passes, several faces and incomplete sessions are refused; a timeout forgets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,7 @@ from models.events import (
     HealthCodeFormat,
     PassageEvent,
 )
-from models.trust import IssuerKey, TrustListDocument, sign_trust_list
-from tests.support.passes import Issuer, trust_store
+from tests.support.passes import Issuer, TrustedSite, trust_store, trusted_site
 
 SITE, KIOSK = "site-a", "kiosk-01"
 PERSON, OTHER = 12, 13
@@ -43,30 +41,12 @@ PERSON, OTHER = 12, 13
 HOLDER = "h1:newcomer0000000000000000000000"
 
 
-@dataclass
-class KioskSite:
-    """A kiosk's data directory with a hub-signed trust list, and the pass issuer."""
-
-    data_dir: Path
-    issuer: Issuer
-    hub_key_pem: Path
+KioskSite = TrustedSite
 
 
 def kiosk_site(tmp_path: Path) -> KioskSite:
     """Trust list (signed by a hub key) naming one health-office issuer."""
-    data_dir = tmp_path / "kiosk-data"
-    data_dir.mkdir()
-    issuer, hub = Issuer(kid="health-office"), Issuer(kid="hub")
-    document = TrustListDocument(
-        version=1,
-        issued_at=utc_now(),
-        issuers=[IssuerKey(kid=issuer.kid, public_key_pem=issuer.public_pem())],
-    )
-    signed = sign_trust_list(document, hub.key, hub.kid)
-    (data_dir / "trust.json").write_text(signed.model_dump_json(), encoding="utf-8")
-    hub_key_pem = tmp_path / "hub.pem"
-    hub_key_pem.write_text(hub.public_pem(), encoding="utf-8")
-    return KioskSite(data_dir, issuer, hub_key_pem)
+    return trusted_site(tmp_path / "kiosk-data")
 
 
 def kiosk_config(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -12,7 +13,7 @@ from edge.verify.trust import TrustStore
 from models.base import utc_now
 from models.events import CodeColour
 from models.passes import PassClaims, TestResult, TripRisk, sign_pass
-from models.trust import IssuerKey, TrustListDocument
+from models.trust import IssuerKey, TrustListDocument, sign_trust_list
 
 
 @dataclass
@@ -76,3 +77,29 @@ def trust_store(*issuers: Issuer, revoked: tuple[str, ...] = ()) -> TrustStore:
         )
     )
     return store
+
+
+@dataclass
+class TrustedSite:
+    """An edge data directory whose cached trust list a hub key signed, and its issuer."""
+
+    data_dir: Path
+    issuer: Issuer
+    hub_key_pem: Path
+
+
+def trusted_site(data_dir: Path) -> TrustedSite:
+    """Create ``data_dir`` with a hub-signed trust list naming one health-office issuer; the
+    hub's public key goes beside it (``hub.pem``)."""
+    data_dir.mkdir()
+    issuer, hub = Issuer(kid="health-office"), Issuer(kid="hub")
+    document = TrustListDocument(
+        version=1,
+        issued_at=utc_now(),
+        issuers=[IssuerKey(kid=issuer.kid, public_key_pem=issuer.public_pem())],
+    )
+    signed = sign_trust_list(document, hub.key, hub.kid)
+    (data_dir / "trust.json").write_text(signed.model_dump_json(), encoding="utf-8")
+    hub_key_pem = data_dir.parent / "hub.pem"
+    hub_key_pem.write_text(hub.public_pem(), encoding="utf-8")
+    return TrustedSite(data_dir, issuer, hub_key_pem)
