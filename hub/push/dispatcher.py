@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from hub.batching import take_batch
 from hub.push.base import AlertChannel, ChannelError
 from hub.store.alert_tables import DeliveryRow
 from hub.store.db import Store
@@ -109,12 +110,7 @@ class PushDispatcher:
 
     def _record_loop(self) -> None:
         while True:
-            batches = [self._records.get()]
-            while batches[-1] is not None:
-                try:
-                    batches.append(self._records.get_nowait())
-                except queue.Empty:
-                    break
+            batches = take_batch(self._records)
             rows = [row for batch in batches if batch is not None for row in batch]
             self._write(rows)
             for _ in batches:
@@ -169,7 +165,7 @@ class _Lane:
 
     def _run(self) -> None:
         while True:
-            batch = self._take()
+            batch = take_batch(self._queue, limit=200)
             rows: list[dict[str, Any]] = []
             stop = False
             for alert in batch:
@@ -190,15 +186,6 @@ class _Lane:
                         self.channel.name,
                     )
                 return
-
-    def _take(self, limit: int = 200) -> list[Alert | None]:
-        batch = [self._queue.get()]
-        while len(batch) < limit and batch[-1] is not None:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
 
     def _deliver(self, alert: Alert) -> dict[str, Any]:
         error = ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
+from hub.batching import take_batch
 from hub.push.base import ChannelError
 from hub.push.personal import MessageSender
 from hub.store.db import Store
@@ -88,14 +89,7 @@ class ReportMessenger:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            if batch[-1] is not None:
-                self._stopping.wait(LINGER_S)
-            while batch[-1] is not None and len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = take_batch(self._queue, BATCH, lambda: self._stopping.wait(LINGER_S))
             outcomes = [
                 self._deliver(m) for m in batch if m is not None and not self._stopping.is_set()
             ]
