@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import select
 
-from hub.faces.gallery import manifest_for, site_gallery
+from hub.faces.gallery import GalleryVersions, manifest_for
 from hub.faces.vault import FaceVault
 from hub.mqtt import Publisher, PublishError
 from hub.store.db import Store
@@ -30,6 +30,7 @@ class GalleryAnnouncer:
             interval_s,
         )
         self.announced: dict[str, str] = {}
+        self.versions = GalleryVersions(vault)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +60,7 @@ class GalleryAnnouncer:
             sites = list(session.scalars(select(SiteRow.site_id).order_by(SiteRow.site_id)))
             published = 0
             for site_id in sites:
-                manifest = manifest_for(site_gallery(session, self.vault, site_id))
+                manifest = manifest_for(self.versions.of(session, site_id))
                 if self.announced.get(site_id) == manifest.version:
                     continue
                 self.publisher.publish(topics.gallery(site_id), encode(manifest), retain=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hub.api.main import create_app
@@ -14,11 +15,11 @@ from hub.cli import app as hub_cli
 from hub.config import HubSettings
 from hub.devices.fleet import lagging
 from hub.faces.enroll import enroll
-from hub.faces.gallery import site_gallery
+from hub.faces.gallery import GalleryVersions, site_gallery
 from hub.faces.vault import FaceVault
 from hub.ledger import sample
 from hub.ledger.idnumber import HolderHasher, resident_id_for
-from hub.store import Store
+from hub.store import DeviceRow, Store
 from hub.store.events import upsert_device_status
 from models import ComponentVersions, DeviceStatus
 from models.base import utc_now
@@ -86,3 +87,26 @@ def test_lagging_over_the_api_and_the_cli(store: Store, fleet: tuple[HubSettings
     )
     assert result.exit_code == 0, result.output
     assert "gate-02" in result.output and "gate-01" not in result.output
+
+
+def test_gallery_versions_rebuild_only_when_enrolments_change(
+    store: Store, fleet: tuple[HubSettings, str]
+) -> None:
+    settings, expected = fleet
+    vault = FaceVault.for_hub(settings)
+    versions = GalleryVersions(vault)
+    with store.sessions() as session:
+        site = session.scalars(select(DeviceRow.site_id)).first()
+        assert site is not None
+        first = versions.of(session, site)
+        again = versions.of(session, site)
+    assert (first.version, first.entries) == (expected, 1)
+    assert again == first and versions.rebuilds == 1
+    generated = sample.generate(20, seed=3)
+    resident_id = resident_id_for(HolderHasher(IDENTITY)(generated.residents[0]["id_number"]))
+    with store.transaction() as session:  # the same resident re-enrolled with another face
+        enroll(session, vault, resident_id, np.random.default_rng(2).normal(0, 0.1, 128), "t")
+    with store.sessions() as session:
+        changed = versions.of(session, site)
+        assert changed.version == site_gallery(session, vault, site).digest() != expected
+    assert versions.rebuilds == 2
