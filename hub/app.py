@@ -19,6 +19,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
 )
+from threadpoolctl import threadpool_limits
 
 from hub.alerts.effects import AlertEffects
 from hub.alerts.escalation import Escalator
@@ -82,6 +83,7 @@ class Hub:
         extra_channels: Sequence[AlertChannel] = (),
     ) -> None:
         self.settings = settings
+        threadpool_limits(limits=settings.blas_threads, user_api="blas")
         self.registry = new_registry()
         logger.info("opening the store and applying migrations")
         self.store = Store.open(settings.database_url)

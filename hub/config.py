@@ -119,6 +119,17 @@ class HubSettings(StoreSettings):
         title="Remind after (h)",
         description="An acknowledged alert untouched this long is pushed again as a reminder.",
     )
+    blas_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        title="BLAS threads",
+        description=(
+            "Threads numpy's BLAS may use for face matching. One is fastest here: the matrices"
+            " per ingest batch are small, and extra BLAS threads spin-wait on the cores the"
+            " ingest, the broker and the database need (measured: twice the CPU per event)."
+        ),
+    )
     gallery_announce_s: float = Field(
         300,
         gt=0,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from hub.app import Hub
 from hub.config import HubSettings
@@ -113,3 +114,16 @@ def test_cli_refuses_the_default_secret(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "GRIDGATE_HUB_SECRET_KEY" in result.stderr
+
+
+def test_hub_limits_blas_threads(settings: HubSettings) -> None:
+    """Face matching's BLAS runs on the configured threads (spare ones only spin-wait)."""
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "numpy's BLAS is not visible to threadpoolctl"
+    before = {pool["filepath"]: pool["num_threads"] for pool in blas}
+    try:
+        Hub(settings.model_copy(update={"blas_threads": 1}), with_api=False).store.close()
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
+    finally:
+        for pool in blas:
+            threadpool_limits(limits=before[pool["filepath"]], user_api="blas")
