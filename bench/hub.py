@@ -10,7 +10,9 @@ Publishes N passage events through a real Mosquitto and times until the hub's Ev
 name all of them (stored and committed). PostgreSQL runs when GRIDGATE_TEST_POSTGRES_URL
 (or --postgres-url) names a reachable server; a throw-away database is used and dropped.
 
-    python bench/hub.py [--events 5000] [--alert-share 1 0.05] [--postgres-url ...]
+Timing starts ``--settle`` seconds (default 3) after the hub subscribed: steady state.
+
+    python bench/hub.py [--events 5000] [--alert-share 1 0.05] [--settle 3] [--postgres-url ...]
     python bench/hub.py --reports [bench/reports.py options]   # self-report submissions
 """
 
@@ -222,8 +224,10 @@ def run_one(
     n: int,
     work: Path,
     alert_share: float | None,
+    settle_s: float = 0.0,
 ) -> Result:
-    """One worker on a fresh database; ``alert_share`` None: store only."""
+    """One worker on a fresh database; ``alert_share`` None: store only. Timing starts
+    ``settle_s`` after the hub subscribed, once its start-up rounds are done."""
     visitors = district(db_url) if alert_share is not None and alert_share < 1 else []
     events, alerting = mixed_events(n, alert_share if alert_share is not None else 1.0, visitors)
     mode = "store only" if alert_share is None else f"match + alerts, {alert_share:.0%} alert"
@@ -234,6 +238,7 @@ def run_one(
         edge.start()
         try:
             wait_subscribed(edge, db_url)
+            time.sleep(settle_s)
             cpu_before = cpu_seconds(proc.pid)
             started = time.perf_counter()
             for event in events:
@@ -302,6 +307,13 @@ def main() -> None:
         default=True,
         help="also run the store-only baseline",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds between the hub subscribing and the first event, so its start-up rounds"
+        " (gallery announcement, escalation checks) are done: steady state; 0 for a cold start",
+    )
     parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
     parser.add_argument(
         "--reports",
@@ -327,7 +339,10 @@ def main() -> None:
                 shares = [None, *args.alert_share] if args.store_only else args.alert_share
                 for run, share in enumerate(shares):
                     with fresh_database(backend, server, work, f"hub-{run}") as db_url:
-                        results.append(run_one(backend, db_url, broker, args.events, work, share))
+                        result = run_one(
+                            backend, db_url, broker, args.events, work, share, args.settle
+                        )
+                        results.append(result)
         finally:
             broker.kill()
     table = Table(
