@@ -8,7 +8,9 @@ searched by the full scan and by the partitioned index; "default" marks the one
 is the full scan's (residents' probes); decisions: probes (all) whose known / undecided /
 unknown decision agrees with the full scan's.
 
-    python bench/face_match.py [--sizes 10000 100000 800000] [--probes 500]
+BLAS runs on ``--blas-threads`` threads (default 1, as the hub runs it: ``blas_threads``).
+
+    python bench/face_match.py [--sizes 10000 100000 800000] [--probes 500] [--blas-threads 1]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -120,7 +123,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 800_000])
     parser.add_argument("--probes", type=int, default=500, help="probes per size (4/5 residents)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--blas-threads", type=int, default=1, help="BLAS threads (the hub's blas_threads)"
+    )
     args = parser.parse_args()
+    threadpool_limits(limits=args.blas_threads, user_api="blas")
     console = Console()
     faces = Faces(args.seed)
     rows: list[Row] = []
@@ -128,7 +135,8 @@ def main() -> None:
         console.print(f"{size:,} residents ...")
         rows += measure(size, args.probes, faces, args.seed + size)
     table = Table(
-        title=f"face gallery search, {args.probes} probes per size ({os.cpu_count()} cores)"
+        title=f"face gallery search, {args.probes} probes per size"
+        f" ({os.cpu_count()} cores, {args.blas_threads} BLAS threads)"
     )
     columns = ("residents", "method", "build s", "p50 ms", "p99 ms", "recall", "decisions")
     for column in columns:
