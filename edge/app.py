@@ -33,6 +33,7 @@ from edge.kiosk.kiosk import Kiosk
 from edge.kiosk.link import KioskLink
 from edge.notify import SystemdNotifier
 from edge.passage.assembler import PassageAssembler
+from edge.passage.privacy import without_face_data
 from edge.pipeline import FramePipeline
 from edge.publish.config import OutboxConfig
 from edge.publish.link import EdgeLink, PayloadHandler
@@ -40,14 +41,13 @@ from edge.publish.outbox import Outbox
 from edge.verify.base import VERIFIER_MODULES, HealthCodeVerifier
 from edge.verify.base import verifiers as verifier_registry
 from edge.verify.online import OnlineVerifier
-from edge.verify.trust import TrustStore
+from edge.verify.trust import PinnedHubKeys, TrustStore
 from edge.version import agent_version
 from models import topics
 from models.base import utc_now
 from models.codec import decode
 from models.commands import CommandName, CommandResult, DeviceCommand
 from models.events import GateAction, GateDecision, HealthCodeFormat, PassageEvent
-from models.keys import load_public
 from models.status import ComponentVersions, DeviceStatus, DeviceWarning
 from models.trust import SignedTrustList
 
@@ -68,6 +68,11 @@ RESTART_SECTIONS = (
     "outbox_max_events",
 )
 """Config sections held by long-lived parts (link, camera, relay): applied on restart only."""
+
+
+REMOTE_OPEN = "remote_open"
+"""Reason of a hub's open_gate: the relay is driven when the command runs, and the passage
+recording it is not actuated again when it closes."""
 
 
 def config_version(config: EdgeConfig) -> str:
@@ -129,7 +134,8 @@ class EdgeAgent:
         self._qr, self._face_backend = qr, face_backend
         config.data_dir.mkdir(parents=True, exist_ok=True)
         config.data_dir.chmod(0o700)  # gallery encodings are biometric data
-        hub_key = load_public(config.codes.hub_public_key) if config.codes.hub_public_key else None
+        hub_files = config.codes.hub_key_files()
+        hub_key = PinnedHubKeys.from_files(hub_files) if hub_files else None
         self._hub_key = hub_key
         self.gallery = Gallery.load(config.path("gallery.json"))
         self.trust = TrustStore.load(config.path("trust.json"), hub_key)
@@ -241,9 +247,10 @@ class EdgeAgent:
         if self.checkpoint is not None and event.vehicle is None:
             self.checkpoint.desk.observe(event)  # codes feed the open vehicle, nothing is sent
             return
-        self.actuator.apply(event.decision)
-        self.link.submit(event)
-        for listener in self.listeners:
+        if REMOTE_OPEN not in event.decision.reasons:  # a remote open drove the relay at once
+            self.actuator.apply(event.decision)
+        self.link.submit(event if self.config.faces.send_encodings else without_face_data(event))
+        for listener in self.listeners:  # on the device: the kiosk needs the encoding
             listener(event)
 
     # -- status and commands -----------------------------------------------------------------
@@ -280,7 +287,7 @@ class EdgeAgent:
         ok, detail = True, "done"
         if command.name is CommandName.OPEN_GATE:
             decision = GateDecision(
-                action=GateAction.OPEN, reasons=["remote_open"], operator_id=command.issued_by
+                action=GateAction.OPEN, reasons=[REMOTE_OPEN], operator_id=command.issued_by
             )
             ok = self.actuator.apply(decision)
             with self._lock:

@@ -57,6 +57,12 @@ class CodesConfig(BaseModel):
         title="Hub public key",
         description="PEM of the hub's signing key; only trust lists it signed are applied.",
     )
+    hub_public_keys: list[Path] = Field(
+        default_factory=list,
+        title="Hub public keys",
+        description="More pinned hub keys, named <kid>.pub.pem, for a rotation: a trust list "
+        "is checked against the key named by its signer_kid.",
+    )
     trust_stale_after_h: float = Field(
         24,
         gt=0,
@@ -68,6 +74,11 @@ class CodesConfig(BaseModel):
         title="Online platform verifier",
         description="The issuing platform's verify-code API; unset: platform codes unverified.",
     )
+
+    def hub_key_files(self) -> list[Path]:
+        """Every pinned hub key file (the single one first), each once."""
+        files = [self.hub_public_key] if self.hub_public_key else []
+        return list(dict.fromkeys([*files, *self.hub_public_keys]))
 
 
 class EdgeConfig(BaseModel):

@@ -107,7 +107,16 @@ class FaceObservation(WireModel):
 
     kind: Literal["face"] = "face"
     track_id: int = Field(ge=0, title="Track id", description="Per-device face track number.")
-    encoding: FaceEncoding
+    encoding: FaceEncoding | None = Field(
+        None,
+        title="Encoding",
+        description=(
+            "dlib 128-d encoding. Absent where the site keeps face data on the device "
+            "(faces.send_encodings off): then only local_match leaves the box. Left out of "
+            "the payload when absent: events that carry one are unchanged on the wire."
+        ),
+        exclude_if=lambda v: v is None,
+    )
     quality: float = Field(
         ge=0, le=1, title="Quality", description="Size, sharpness and frontal pose, 0..1."
     )

@@ -128,6 +128,8 @@ def parse_pass(text: str) -> ParsedPass:
         claims = PassClaims.model_validate(body)
     except (UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
         raise PassFormatError(f"bad payload: {str(exc).splitlines()[0]}") from None
+    except RecursionError:  # e.g. "[" * 1200: too deep for the JSON parser
+        raise PassFormatError("bad payload: nested too deeply") from None
     if not isinstance(body, dict):
         raise PassFormatError("payload is not an object")
     return ParsedPass(claims, signing_input.encode("ascii"), _b64decode(signature_text))

@@ -22,6 +22,7 @@ from models import (
     DeviceCommand,
     DeviceStatus,
     EventAck,
+    FaceObservation,
     PassageEvent,
     RejectedEvent,
     Severity,
@@ -96,6 +97,28 @@ def test_event_observations_keep_their_kind() -> None:
 def _event_dict() -> dict[str, object]:
     result: dict[str, object] = json.loads(encode(passage_event()))
     return result
+
+
+def test_a_face_kept_on_the_device_travels_without_its_encoding() -> None:
+    with_encodings = passage_event(faces=2)
+    kept = with_encodings.model_copy(
+        update={
+            "observations": [
+                o.model_copy(update={"encoding": None}) if isinstance(o, FaceObservation) else o
+                for o in with_encodings.observations
+            ]
+        }
+    )
+    payload = encode(kept)
+    assert b'"encoding"' not in payload  # left out, not null
+    decoded = decode(PassageEvent, payload)
+    assert decoded == kept
+    assert [f.encoding for f in decoded.faces()] == [None, None]
+    assert [f.local_match for f in decoded.faces()] == [f.local_match for f in kept.faces()]
+    assert b'"encoding"' in encode(with_encodings)  # events that carry one are unchanged
+    data = json.loads(payload)
+    data["observations"][0]["encoding"] = None
+    assert decode(PassageEvent, json.dumps(data)).faces()[0].encoding is None
 
 
 def test_wrong_type_names_the_field_path() -> None:

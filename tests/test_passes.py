@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from edge.verify.gridgate import GridgateVerifier
 from edge.verify.policy import CodePolicy
 from edge.verify.trust import TrustStore
 from models.events import CodeColour, HealthCodeObservation, ReasonCode, VerificationStatus
-from models.passes import TripRisk, parse_pass
+from models.passes import PassFormatError, TripRisk, parse_pass
 from models.trust import (
     IssuerKey,
     SignedTrustList,
@@ -165,6 +166,14 @@ def test_trust_list_not_signed_by_the_pinned_hub_is_refused() -> None:
     with pytest.raises(TrustListSignatureError):
         store.apply_signed(widened, hub.key.public_key(), None)
     assert store.version is None
+
+
+@pytest.mark.parametrize("depth", [900, 1200, 1500])
+def test_deeply_nested_payloads_are_a_format_error(depth: int) -> None:
+    payload = base64.urlsafe_b64encode(b"[" * depth).rstrip(b"=").decode()
+    with pytest.raises(PassFormatError, match="bad payload"):
+        parse_pass(f"GGHC1:{payload}.AAAA")
+    assert _verify(f"GGHC1:{payload}.AAAA").reason_codes == [ReasonCode.MALFORMED]
 
 
 def test_pass_fits_a_qr_code_and_parses() -> None:

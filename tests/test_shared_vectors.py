@@ -24,7 +24,11 @@ EXPTECTEDEXPIRED           (upstream's misspelling) verified today, it is expire
 ========================== ==========================================================
 
 A check the verifier never reached (it refused the code earlier) counts as False. The
-cases in ``known_issues.csv`` are reported and not failed.
+cases in ``known_issues.csv`` are reported and not failed. Case folders are matched in any
+letter case (``IE/2DCode/Raw``), and their number must be what ``SOURCES.md`` promises.
+
+The pass counts per flag (and per SMART check) are printed by the tests, and without
+pytest by ``python -m tests.test_shared_vectors`` (exit 1 on a disagreement).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import base64
 import contextlib
 import csv
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -189,13 +194,26 @@ def _answers(
             raise AssertionError(f"unknown flag {flag}: map it to a check")
 
 
-def test_eu_dcc_testdata_agrees_with_every_expected_result(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    directory = _require(DCC_DIR)
+def dcc_case_files(directory: Path) -> list[Path]:
+    """Every ``*/2DCode/raw/*.json`` case, folder names in any case (IE ships ``Raw``)."""
+    return sorted(
+        path
+        for path in directory.glob("*/*/*/*.json")
+        if (path.parts[-3].lower(), path.parts[-2].lower()) == ("2dcode", "raw")
+    )
+
+
+def promised_dcc_cases(sources: Path) -> int | None:
+    """The number of DCC cases ``SOURCES.md`` says the folder holds ("(128 cases)")."""
+    match = re.search(r"\((\d+) cases\)", sources.read_text("utf-8")) if sources.is_file() else None
+    return int(match.group(1)) if match else None
+
+
+def run_dcc(directory: Path) -> tuple[list[Path], Tally]:
+    """Verify every case and compare each expected-result flag with what was found."""
     issues = _known_issues(directory)
     tally = Tally()
-    cases = sorted(directory.glob("*/2DCode/raw/*.json"))
+    cases = dcc_case_files(directory)
     for path in cases:
         case = json.loads(path.read_text("utf-8"))
         country, name = path.parts[-4], path.stem
@@ -214,19 +232,48 @@ def test_eu_dcc_testdata_agrees_with_every_expected_result(
                 tally.known_notes.append(label)
             else:
                 tally.failures.append(f"{label} {dict(inspection.outcomes)}")
+    return cases, tally
+
+
+def dcc_summary(cases: list[Path], tally: Tally) -> str:
+    """The per-flag pass counts, for the closing note of a change."""
+    lines = [f"EU DCC dgc-testdata: {len(cases)} cases"]
+    for flag in sorted(set(tally.agreed) | set(tally.known) | set(tally.no_data)):
+        lines.append(
+            f"  {flag:26s} agreed {tally.agreed[flag]:3d}  known issues {tally.known[flag]}"
+            f"  no data {tally.no_data[flag]}"
+        )
+    lines.append("  known issues (not failed): " + "; ".join(tally.known_notes))
+    lines.append(f"  disagreements: {len(tally.failures)}")
+    return "\n".join(lines)
+
+
+def test_eu_dcc_testdata_agrees_with_every_expected_result(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    directory = _require(DCC_DIR)
+    cases, tally = run_dcc(directory)
     with capsys.disabled():
-        print(f"\nEU DCC dgc-testdata: {len(cases)} cases")
-        for flag in sorted(set(tally.agreed) | set(tally.known) | set(tally.no_data)):
-            print(
-                f"  {flag:26s} agreed {tally.agreed[flag]:3d}  known issues {tally.known[flag]}"
-                f"  no data {tally.no_data[flag]}"
-            )
-        print("  known issues (not failed): " + "; ".join(tally.known_notes))
+        print("\n" + dcc_summary(cases, tally))
     assert not tally.failures, "\n".join(tally.failures)
-    assert len(cases) >= 100
+    promised = promised_dcc_cases(SHARED / "SOURCES.md")
+    assert promised is not None, "SOURCES.md no longer says how many DCC cases there are"
+    assert len(cases) == promised
     assert tally.agreed["EXPECTEDVERIFY"] >= 80
     assert tally.agreed["EXPECTEDEXPIRATIONCHECK"] >= 40
     assert sum(tally.known.values()) == len(tally.known_notes)
+
+
+def test_case_folders_are_found_in_any_letter_case(tmp_path: Path) -> None:
+    for folder in ("AA/2DCode/raw", "IE/2DCode/Raw", "XX/2dcode/RAW", "YY/png/raw"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "1.json").write_text("{}")
+    found = [str(p.relative_to(tmp_path)) for p in dcc_case_files(tmp_path)]
+    assert found == ["AA/2DCode/raw/1.json", "IE/2DCode/Raw/1.json", "XX/2dcode/RAW/1.json"]
+    sources = tmp_path / "SOURCES.md"
+    sources.write_text("- Content: a subset of the folders plus `common/` (7 cases). Each …")
+    assert promised_dcc_cases(sources) == 7
+    assert promised_dcc_cases(tmp_path / "absent.md") is None
 
 
 # -- SMART Health Cards ----------------------------------------------------------------------
@@ -236,10 +283,8 @@ def _shc_examples(directory: Path) -> list[str]:
     return sorted({p.name[:10] for p in directory.glob("example-*-d-jws.txt")})
 
 
-def test_smart_health_card_examples_verify_with_the_issuers_keys(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    directory = _require(SHC_DIR)
+def run_shc(directory: Path) -> tuple[list[str], Counter[str]]:
+    """Verify every example; the checks each passed (an AssertionError names a failure)."""
     well_known = directory / "issuer" / ".well-known"
     examples = _shc_examples(directory)
     first = json.loads((directory / f"{examples[0]}-c-jws-payload-minified.json").read_text())
@@ -287,9 +332,41 @@ def test_smart_health_card_examples_verify_with_the_issuers_keys(
         tampered = ShcVerifier(store).verify(numeric(jws[:-10] + flipped + jws[-9:]), seen)
         assert tampered.reason_codes == [ReasonCode.BAD_SIGNATURE], example
         passed["tampered copy refused"] += 1
+    return examples, passed
+
+
+def shc_summary(examples: list[str], passed: Counter[str]) -> str:
+    """The per-check pass counts, for the closing note of a change."""
+    lines = [f"SMART Health Card examples: {len(examples)}"]
+    lines += [f"  {check:26s} {count}" for check, count in passed.items()]
+    return "\n".join(lines)
+
+
+def test_smart_health_card_examples_verify_with_the_issuers_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    examples, passed = run_shc(_require(SHC_DIR))
     with capsys.disabled():
-        print(f"\nSMART Health Card examples: {len(examples)}")
-        for check, count in passed.items():
-            print(f"  {check:26s} {count}")
+        print("\n" + shc_summary(examples, passed))
     assert len(examples) >= 4
     assert passed["signature verifies"] == len(examples)
+
+
+def main() -> int:
+    """Print the pass counts of both vector sets; 1 on a disagreement, 0 otherwise."""
+    if not SHARED.is_dir():
+        print(f"shared test data absent: {SHARED.resolve()}")
+        return 0
+    failed = False
+    if DCC_DIR.is_dir():
+        cases, tally = run_dcc(DCC_DIR)
+        print(dcc_summary(cases, tally))
+        print(f"  SOURCES.md promises {promised_dcc_cases(SHARED / 'SOURCES.md')} cases")
+        failed = bool(tally.failures)
+    if SHC_DIR.is_dir():
+        print(shc_summary(*run_shc(SHC_DIR)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from models.events import GateDecision
 
@@ -19,8 +19,10 @@ class ActuatorConfig(BaseModel):
         title="Kind",
         description="log: record only (default); http: a network relay; gpio: a relay on a pin.",
     )
-    url: str | None = Field(
-        None, title="Relay URL", description="For kind http: POSTed {'action', 'seconds'}."
+    url: AnyHttpUrl | None = Field(
+        None,
+        title="Relay URL",
+        description="For kind http: an http(s) URL, POSTed {'action', 'seconds'}.",
     )
     open_seconds: float = Field(
         5.0, gt=0, le=120, title="Open time (s)", description="How long the gate stays open."
@@ -35,6 +37,12 @@ class ActuatorConfig(BaseModel):
     gpio_active_low: bool = Field(
         False, title="Active low", description="For kind gpio: the relay closes on a low level."
     )
+
+    @model_validator(mode="after")
+    def _http_needs_a_url(self) -> ActuatorConfig:
+        if self.kind == "http" and self.url is None:
+            raise ValueError("actuator kind 'http' needs a url")
+        return self
 
 
 class Actuator(Protocol):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from edge.passage.config import GatePolicy
+from edge.passage.config import DoorPlatePolicy, GatePolicy
 from models.events import (
     CodeColour,
+    DoorPlateObservation,
     FaceDecision,
     FaceObservation,
     GateAction,
@@ -18,17 +19,34 @@ from models.events import (
 )
 from models.identity import resident_id_for
 
+PLATE_VETOES = frozenset(
+    {"invalid_pass", "red_code", "yellow_code", "code_policy_failed", "unknown_face"}
+)
+"""Hold reasons that keep a door plate from opening: evidence against the person, where a
+plate (a printed code anyone can photograph) is the weakest evidence for them."""
+
 
 def decide(observations: Sequence[Observation], policy: GatePolicy) -> GateDecision:
-    """Deny beats open beats hold; every rule that fired is named in the reasons."""
+    """Deny beats open beats hold; every rule that fired is named in the reasons.
+
+    A door plate of the site (``policy.door_plate``) opens only when nothing speaks against
+    the person: a red, yellow, invalid or policy-failed code, or an unknown face (unless
+    ``open_despite_unknown_face``), holds or denies as it would without the plate. A plate of
+    another compound holds. A green code or known face opens as before, plate or not.
+    """
     deny: list[str] = []
     allow: list[str] = []
     hold: list[str] = []
+    plates: list[DoorPlateObservation] = []
     for obs in observations:
         if isinstance(obs, HealthCodeObservation):
             _judge_code(obs, policy, deny, allow, hold)
         elif isinstance(obs, FaceObservation):
             _judge_face(obs, policy, allow, hold)
+        else:
+            plates.append(obs)
+    if policy.door_plate.opens and plates:
+        _judge_plates(plates, policy.door_plate, allow, hold)
     if policy.bind_pass_to_face and _someone_elses_pass(observations):
         (deny if policy.deny_on_invalid_pass else hold).append("holder_mismatch")
         allow.clear()
@@ -37,6 +55,20 @@ def decide(observations: Sequence[Observation], policy: GatePolicy) -> GateDecis
     if allow:
         return GateDecision(action=GateAction.OPEN, reasons=allow)
     return GateDecision(action=GateAction.HOLD, reasons=hold or ["nothing_verified"])
+
+
+def _judge_plates(
+    plates: Sequence[DoorPlateObservation],
+    policy: DoorPlatePolicy,
+    allow: list[str],
+    hold: list[str],
+) -> None:
+    if not any(policy.of_site(p.address_code) for p in plates):
+        hold.append("door_plate_of_other_site")
+        return
+    vetoes = PLATE_VETOES - ({"unknown_face"} if policy.open_despite_unknown_face else set())
+    if not vetoes.intersection(hold):
+        allow.append("door_plate_of_site")
 
 
 def _someone_elses_pass(observations: Sequence[Observation]) -> bool:

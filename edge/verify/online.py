@@ -10,6 +10,7 @@ the platform cannot answer (timeout, refused, 5xx, an unreadable body) the site'
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any, Final
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from edge.verify.base import never_raises
 from edge.verify.policy import CodePolicy
 from models.events import (
     CodeColour,
@@ -41,6 +43,8 @@ REFUSAL_REASONS: Final = frozenset(
 )
 """Reason codes a platform's error code may map to."""
 MAX_DOSES: Final = 20
+MAX_BODY_BYTES: Final = 64 * 1024
+"""A longer answer is not a verify-code answer: an outage, read no further."""
 _MS_THRESHOLD: Final = 100_000_000_000
 """Epoch numbers above this are milliseconds (seconds reach it in the year 5138)."""
 
@@ -257,6 +261,28 @@ class BadResponseError(ValueError):
     """The platform's answer cannot be read with the configured mapping."""
 
 
+class _BodyError(Exception):
+    """The answer's body is too large or too slow; an outage."""
+
+
+def _read_capped(response: httpx.Response, deadline: float) -> bytes:
+    """The body, at most :data:`MAX_BODY_BYTES`, read before ``deadline`` (monotonic).
+
+    httpx's timeout bounds each read, not the whole answer: a server dripping a few bytes a
+    second would hold the gate for minutes. The deadline is checked after every chunk, so
+    the call ends within the timeout plus one read.
+    """
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyError(f"bad response: body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _BodyError("timeout (the answer came too slowly)")
+    return b"".join(chunks)
+
+
 class OnlineVerifier:
     """Asks the platform (through a short cache), then applies the site's policy."""
 
@@ -281,6 +307,7 @@ class OnlineVerifier:
         self.requests = 0
         """Requests sent to the platform."""
 
+    @never_raises
     def verify(self, text: str, seen_at: datetime) -> HealthCodeObservation:
         """Check a platform code; failures and outages come back as reason codes."""
         answer = self.query(text)
@@ -332,18 +359,24 @@ class OnlineVerifier:
         body = {**self.config.extra_fields, self.config.code_field: text}
         with self._lock:
             self.requests += 1
+        deadline = time.monotonic() + self.config.timeout_s
         try:
-            response = self._client.post(str(self.config.endpoint), json=body)
+            with self._client.stream("POST", str(self.config.endpoint), json=body) as response:
+                if response.status_code >= 500:
+                    return self._outage(f"HTTP {response.status_code}")
+                raw = _read_capped(response, deadline)
         except httpx.TimeoutException:
             return self._outage("timeout")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return self._outage(f"unreachable ({type(exc).__name__})")
-        if response.status_code >= 500:
-            return self._outage(f"HTTP {response.status_code}")
+        except _BodyError as exc:
+            return self._outage(str(exc))
         try:
-            return read_answer(response.json(), self.config.response)
-        except ValueError as exc:  # JSONDecodeError and BadResponseError
+            return read_answer(json.loads(raw), self.config.response)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and BadResponseError
             return self._outage(f"bad response (HTTP {response.status_code}): {exc}")
+        except RecursionError:
+            return self._outage(f"bad response (HTTP {response.status_code}): nested too deeply")
 
     def _outage(self, cause: str) -> PlatformOutage:
         log.warning(

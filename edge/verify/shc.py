@@ -21,9 +21,9 @@ from edge.verify.base import verifiers
 from edge.verify.colour_rules import CLOCK_SKEW
 from edge.verify.policy import CodePolicy
 from edge.verify.shc_card import (
-    ChunkedCardError,
     ShcCard,
     ShcFormatError,
+    UnsupportedCardError,
     numeric_to_jws,
     parse_jws,
 )
@@ -61,7 +61,7 @@ class ShcVerifier:
         """Check a card; failures come back as reason codes."""
         try:
             card = parse_jws(numeric_to_jws(text))
-        except ChunkedCardError:
+        except UnsupportedCardError:
             return self._refused(seen_at, ReasonCode.UNSUPPORTED, VerificationStatus.UNVERIFIED)
         except ShcFormatError:
             return self._refused(seen_at, ReasonCode.MALFORMED)

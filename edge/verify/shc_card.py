@@ -32,11 +32,22 @@ _CHUNK_RE: Final = re.compile(r"shc:/([0-9]{1,2})/([0-9]{1,2})/([0-9]+)")
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
 
 
+JOSE_ALGORITHMS: Final = frozenset(
+    f"{family}{bits}" for family in ("HS", "RS", "ES", "PS") for bits in (256, 384, 512)
+) | {"EdDSA", "ES256K"}
+"""Registered JWS signature algorithms: another one than ES256 is unsupported, not malformed
+(``none`` and unknown names are malformed)."""
+
+
 class ShcFormatError(ValueError):
     """Not a well-formed SMART Health Card."""
 
 
-class ChunkedCardError(ShcFormatError):
+class UnsupportedCardError(ShcFormatError):
+    """A well-formed card this verifier does not handle (a chunk, another JWS algorithm)."""
+
+
+class ChunkedCardError(UnsupportedCardError):
     """One chunk of a card split over several QR codes."""
 
 
@@ -167,6 +178,8 @@ def parse_jws(jws: str) -> ShcCard:
         header = ShcHeader.model_validate(_json(_b64url(header_text), "header"))
     except ValidationError:
         raise ShcFormatError("the JWS header lacks alg or kid") from None
+    if header.alg != "ES256" and header.alg in JOSE_ALGORITHMS:
+        raise UnsupportedCardError(f"JWS algorithm {header.alg} (SMART Health Cards use ES256)")
     if header.alg != "ES256" or header.zip != "DEF":
         raise ShcFormatError("the JWS header must say alg ES256 and zip DEF")
     try:

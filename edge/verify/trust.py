@@ -2,6 +2,8 @@
 
 The hub distributes :class:`models.trust.SignedTrustList` on a retained topic; the edge
 checks it against the pinned hub key, applies it only when newer, and caches it on disk.
+Several hub keys may be pinned (:class:`PinnedHubKeys`) so the hub can rotate its own key:
+a list is checked against the pinned key named by its ``signer_kid``.
 Every key in it is parsed when the list is applied: one unusable entry (a PEM that is not
 P-256, a DSC that is not a certificate or not under its kid, a JWK off the curve or not
 under its thumbprint) refuses the whole list, and the one in force stays.
@@ -18,8 +20,16 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from edge.verify.dcc_signers import DccSignerKey, load_signer
-from models.keys import parse_public_pem
-from models.trust import ShcIssuer, SignedTrustList, TrustListDocument, verify_trust_list
+from models.keys import load_public, parse_public_pem
+from models.trust import (
+    ShcIssuer,
+    SignedTrustList,
+    TrustListDocument,
+    TrustListSignatureError,
+    verify_trust_list,
+)
+
+HubKey = ec.EllipticCurvePublicKey
 
 
 class TrustEntryError(ValueError):
@@ -61,6 +71,47 @@ def _shc_keys(iss: str, issuer: ShcIssuer) -> dict[tuple[str, str], TrustedShcKe
                 revoked[rid] = None if cutoff is None else max(cutoff, revoked[rid] or 0)
         keys[iss, jwk.kid] = TrustedShcKey(iss, jwk.kid, public_key, revoked)
     return keys
+
+
+def key_file_kid(path: Path) -> str:
+    """The key id a key file is named after: ``<kid>.pub.pem`` (or ``<kid>.pem``)."""
+    return path.name.removesuffix(".pem").removesuffix(".pub")
+
+
+class PinnedHubKeys:
+    """The hub keys an edge trusts lists from, by key id (old and new during a rotation)."""
+
+    def __init__(self, keys: dict[str, HubKey]) -> None:
+        if not keys:
+            raise ValueError("pin at least one hub key")
+        self.keys = dict(keys)
+
+    @classmethod
+    def from_files(cls, paths: list[Path]) -> PinnedHubKeys:
+        """Read PEM files named ``<kid>.pub.pem``; :class:`models.keys.KeyFileError`."""
+        return cls({key_file_kid(path): load_public(path) for path in paths})
+
+    def for_list(self, signed: SignedTrustList) -> HubKey:
+        """The key to check ``signed`` with: the one pinned under its ``signer_kid``.
+
+        A single pinned key is used whatever its file is called (configs from before
+        rotation); among several, a list by an unpinned kid is refused.
+        """
+        key = self.keys.get(signed.signer_kid)
+        if key is not None:
+            return key
+        if len(self.keys) == 1:
+            return next(iter(self.keys.values()))
+        pinned = ", ".join(sorted(self.keys))
+        raise TrustListSignatureError(
+            f"trust list signed by hub key {signed.signer_kid!r}, not one pinned ({pinned})"
+        )
+
+
+def _verify(signed: SignedTrustList, hub_key: HubKey | PinnedHubKeys) -> None:
+    if isinstance(hub_key, PinnedHubKeys):
+        hub_key = hub_key.for_list(signed)
+    verify_trust_list(signed, hub_key)
 
 
 class TrustStore:
@@ -118,10 +169,10 @@ class TrustStore:
             return pass_id in self._revoked
 
     def apply_signed(
-        self, signed: SignedTrustList, hub_key: ec.EllipticCurvePublicKey, cache: Path | None
+        self, signed: SignedTrustList, hub_key: HubKey | PinnedHubKeys, cache: Path | None
     ) -> bool:
         """Verify and apply a hub-signed list if newer; cache it. False when not newer."""
-        verify_trust_list(signed, hub_key)
+        _verify(signed, hub_key)
         self.synced_at = datetime.now(UTC)  # the hub confirmed the list, newer or not
         if self.version is not None and signed.document.version <= self.version:
             if cache is not None and cache.is_file():
@@ -135,13 +186,13 @@ class TrustStore:
         return True
 
     @classmethod
-    def load(cls, path: Path, hub_key: ec.EllipticCurvePublicKey | None = None) -> TrustStore:
+    def load(cls, path: Path, hub_key: HubKey | PinnedHubKeys | None = None) -> TrustStore:
         """Read a cached signed trust list (verified when ``hub_key`` is given)."""
         store = cls()
         if path.is_file():
             signed = SignedTrustList.model_validate_json(path.read_text("utf-8"))
             if hub_key is not None:
-                verify_trust_list(signed, hub_key)
+                _verify(signed, hub_key)
             store.replace(signed.document)
             store.synced_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return store

@@ -9,6 +9,7 @@ from typing import Annotated
 import segno
 import typer
 
+from edge.verify.trust import TrustStore
 from hub.codes.issue import PassRequest, issue_pass
 from hub.codes.keys import KeyFileError, generate, load_private, private_path
 from hub.codes.publish import PublishError, publish_trust_list
@@ -53,25 +54,31 @@ def issue(
     valid_minutes: Annotated[float, typer.Option(help="Validity; minutes for dynamic passes.")] = (
         24 * 60
     ),
-    tested_hours_ago: Annotated[float | None, typer.Option(help="Last negative test.")] = None,
+    tested_hours_ago: Annotated[float | None, typer.Option(help="Last test, hours ago.")] = None,
+    test_positive: Annotated[
+        bool, typer.Option("--test-positive", help="The last test was positive (drills).")
+    ] = False,
     doses: Annotated[int, typer.Option(help="Vaccination doses.")] = 0,
     trip_risk: Annotated[TripRisk, typer.Option(help="none, medium or high.")] = TripRisk.NONE,
     keys: KeysDir = Path("var/keys"),
     png: Annotated[Path | None, typer.Option(help="Also write the QR code as PNG.")] = None,
 ) -> None:
     """Issue a signed pass and print its token."""
+    if test_positive and tested_hours_ago is None:
+        _fail("--test-positive needs --tested-hours-ago (when the test was taken)")
     try:
         key = load_private(private_path(keys, kid))
+        identity_key = _identity_key(identity_key_file)
     except KeyFileError as exc:
         _fail(str(exc))
         return
-    identity_key = identity_key_file.read_bytes().strip()
     request = PassRequest(
         id_number=id_number,
         name=name,
         colour=colour,
         valid_minutes=valid_minutes,
         tested_hours_ago=tested_hours_ago,
+        test_positive=test_positive,
         doses=doses,
         trip_risk=trip_risk,
     )
@@ -79,6 +86,22 @@ def issue(
     if png is not None:
         segno.make_qr(token, error="m").save(str(png), scale=4, border=4)
     sys.stdout.write(token + "\n")
+
+
+def _identity_key(path: Path) -> bytes:
+    """The site's identity key from its file; :class:`KeyFileError` when absent or short."""
+    from hub.config import MIN_IDENTITY_KEY_CHARS
+
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise KeyFileError(f"--identity-key {path}: {exc.strerror}") from None
+    if len(key) < MIN_IDENTITY_KEY_CHARS:
+        raise KeyFileError(
+            f"--identity-key {path}: the key must have at least {MIN_IDENTITY_KEY_CHARS} "
+            f"characters (it has {len(key)}); the same text as GRIDGATE_HUB_IDENTITY_KEY"
+        )
+    return key
 
 
 def _shc_issuers(specs: list[str], crls: list[Path]) -> dict[str, ShcIssuer]:
@@ -142,6 +165,55 @@ def trust_list(
         f"{len(document.dcc_signers)} DCC signers, {len(document.shc_issuers)} SHC issuers, "
         f"{len(revoked)} revoked"
     )
+
+
+@app.command("verify")
+def verify_code(
+    text: Annotated[
+        str | None, typer.Argument(help="The code's text (GGHC1:, HC1:, shc:/).")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A photo or PNG of the QR code instead.")
+    ] = None,
+    trust_list_file: Annotated[
+        Path | None,
+        typer.Option("--trust-list", help="The signed trust list (written by trust-list)."),
+    ] = None,
+    hub_key: Annotated[
+        list[Path] | None,
+        typer.Option(help="Hub public key(s) <kid>.pub.pem to check the trust list against."),
+    ] = None,
+) -> None:
+    """Verify a code as an edge would; print the verdict as JSON (exit 1 unless valid)."""
+    from hub.codes.verify import CodeChecker, TrustListFileError, load_trust_list
+    from hub.reports.photo import HealthCodeReader, PhotoError
+    from models.base import utc_now
+    from models.events import VerificationStatus
+
+    if (text is None) == (file is None):
+        _fail("give either TEXT or --file PNG")
+    try:
+        trust = load_trust_list(trust_list_file, hub_key) if trust_list_file else TrustStore()
+    except TrustListFileError as exc:
+        _fail(str(exc))
+        return
+    if file is not None:
+        try:
+            text = HealthCodeReader().text(file.read_bytes())
+        except OSError as exc:
+            _fail(f"{file}: {exc.strerror}")
+            return
+        except PhotoError as exc:
+            _fail(f"{file}: {exc.key}")
+            return
+    assert text is not None
+    verdict = CodeChecker(trust).check(text.strip(), utc_now())
+    if verdict is None:
+        _fail("not a health code verified offline (GGHC1:, HC1: or shc:/)")
+        return
+    sys.stdout.write(verdict.model_dump_json(indent=2) + "\n")
+    if verdict.status is not VerificationStatus.VALID:
+        raise typer.Exit(1)
 
 
 @app.command("publish-trust-list")

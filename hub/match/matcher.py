@@ -13,6 +13,7 @@ from hub.match.strangers import StrangerIndex
 from models.events import (
     DoorPlateObservation,
     FaceDecision,
+    FaceMatch,
     FaceObservation,
     HealthCodeObservation,
     PassageEvent,
@@ -35,6 +36,15 @@ class FaceVerdict:
         decision = decide(candidate.distance, thresholds)
         ref = candidate.ref if decision is FaceDecision.KNOWN else None
         return cls(decision, ref, candidate.distance)
+
+    @classmethod
+    def from_edge(cls, local: FaceMatch) -> FaceVerdict:
+        """The edge gallery's decision, for a face sent without its encoding (a 'known'
+        without a resident is no claim)."""
+        if local.decision is FaceDecision.KNOWN and not local.resident_ref:
+            return cls(FaceDecision.UNDECIDED, None, local.distance)
+        ref = local.resident_ref if local.decision is FaceDecision.KNOWN else None
+        return cls(local.decision, ref, local.distance)
 
 
 @dataclass(frozen=True)
@@ -116,12 +126,26 @@ def _faces(
     thresholds: FaceThresholds,
     strangers: StrangerIndex | None,
 ) -> list[_Seen]:
-    """Each event's faces with their match and, for an unknown face, its stranger reference."""
+    """Each event's faces with their match and, for an unknown face, its stranger reference.
+
+    A face with its encoding is matched here; one without (a site that keeps face data on
+    the device) carries the edge gallery's decision, and an unknown one is told apart from
+    other strangers by its device's face track.
+    """
     observed = [event.faces() for event in events]
-    flat = [face.encoding for seen in observed for face in seen]
+    flat = [face.encoding for seen in observed for face in seen if face.encoding is not None]
     nearest = iter(faces.nearest_many(np.asarray(flat, dtype=np.float32).reshape(-1, DIMENSIONS)))
     found = [
-        [(face, FaceVerdict.of(next(nearest), thresholds)) for face in seen] for seen in observed
+        [
+            (
+                face,
+                FaceVerdict.of(next(nearest), thresholds)
+                if face.encoding is not None
+                else FaceVerdict.from_edge(face.local_match),
+            )
+            for face in seen
+        ]
+        for seen in observed
     ]
     unknown = [
         (i, j)
@@ -131,10 +155,22 @@ def _faces(
     ]
     stranger_of: dict[tuple[int, int], str] = {}
     if strangers is not None and unknown:
-        refs = strangers.references(
-            [found[i][j][0].encoding for i, j in unknown], [events[i].site_id for i, _ in unknown]
-        )
-        stranger_of = dict(zip(unknown, refs, strict=True))
+        encoded = {
+            (i, j): encoding
+            for i, j in unknown
+            if (encoding := found[i][j][0].encoding) is not None
+        }
+        if encoded:
+            refs = strangers.references(
+                list(encoded.values()), [events[i].site_id for i, _ in encoded]
+            )
+            stranger_of = dict(zip(encoded, refs, strict=True))
+        for i, j in unknown:
+            if (i, j) not in stranger_of:
+                face, event = found[i][j][0], events[i]
+                stranger_of[(i, j)] = strangers.track_reference(
+                    event.site_id, event.device_id, face.track_id, face.seen_at
+                )
     return [
         [(face, match, stranger_of.get((i, j))) for j, (face, match) in enumerate(pairs)]
         for i, pairs in enumerate(found)

@@ -4,13 +4,20 @@ An unknown face is compared with the strangers seen recently; within the known-t
 is the same stranger (same reference, so the same active alert counts a repeat). The index is
 a bounded ring in memory: after a restart, or once ``capacity`` newer strangers were seen, a
 stranger gets a new reference.
+
+A face sent without its encoding (the site keeps face data on the device) is one stranger
+per device face track instead: the track's reference is kept while the track was seen within
+``track_memory_s`` (one person lingering at the gate through several passages), and a track
+number seen again after that (an edge restart numbers its tracks from 1 again) is someone new.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -18,16 +25,24 @@ import numpy.typing as npt
 from models.face_match import FaceThresholds
 
 DIMENSIONS = 128
+TRACK_MEMORY_S = 120.0
+"""A face track keeps its stranger reference while it was last seen at most this long ago."""
 
 
 class StrangerIndex:
     """The most recent ``capacity`` strangers' encodings, searched in one vector operation."""
 
     def __init__(
-        self, thresholds: FaceThresholds, capacity: int = 10_000, worker: str | None = None
+        self,
+        thresholds: FaceThresholds,
+        capacity: int = 10_000,
+        worker: str | None = None,
+        track_memory_s: float = TRACK_MEMORY_S,
     ) -> None:
         self.thresholds = thresholds
         self.capacity = capacity
+        self.track_memory_s = track_memory_s
+        self._tracks: OrderedDict[tuple[str, str, int], tuple[str, datetime]] = OrderedDict()
         self._lock = threading.Lock()
         self._matrix = np.zeros((capacity, DIMENSIONS), np.float32)
         self._norms = np.zeros(capacity, np.float32)
@@ -40,6 +55,22 @@ class StrangerIndex:
     def reference(self, encoding: npt.ArrayLike, site_id: str) -> str:
         """The stranger reference for ``encoding``: an earlier one if close enough, else new."""
         return self.references([encoding], [site_id])[0]
+
+    def track_reference(
+        self, site_id: str, device_id: str, track_id: int, seen_at: datetime
+    ) -> str:
+        """The stranger reference of a device's face track seen at ``seen_at``."""
+        key = (site_id, device_id, track_id)
+        with self._lock:
+            known = self._tracks.pop(key, None)
+            if known is not None and abs(seen_at - known[1]).total_seconds() <= self.track_memory_s:
+                ref, last = known[0], max(known[1], seen_at)
+            else:
+                ref, last = self._new_ref(site_id), seen_at
+            self._tracks[key] = (ref, last)
+            while len(self._tracks) > self.capacity:
+                self._tracks.popitem(last=False)
+        return ref
 
     def references(self, encodings: Sequence[npt.ArrayLike], site_ids: Sequence[str]) -> list[str]:
         """:meth:`reference` for each encoding in order (a later one may match an earlier one).
@@ -89,8 +120,7 @@ class StrangerIndex:
 
     def _store(self, probe: npt.NDArray[np.float32], site_id: str) -> int:
         """Remember a new stranger in the next slot of the ring; returns the slot."""
-        self._counter += 1
-        ref = f"stranger:{site_id}:{self._worker}-{self._counter}"
+        ref = self._new_ref(site_id)
         slot = self._next
         self._matrix[slot] = probe
         self._norms[slot] = probe @ probe
@@ -100,3 +130,7 @@ class StrangerIndex:
             self._refs.append(ref)
         self._next = (slot + 1) % self.capacity
         return slot
+
+    def _new_ref(self, site_id: str) -> str:
+        self._counter += 1
+        return f"stranger:{site_id}:{self._worker}-{self._counter}"

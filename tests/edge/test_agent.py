@@ -65,9 +65,11 @@ class RecordingHub(HubStub):
     def __init__(self, broker: MosquittoBroker) -> None:
         super().__init__(broker.host, broker.port)
         self.events: list[PassageEvent] = []
+        self.payloads: list[bytes] = []
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         super()._on_message(client, userdata, message)
+        self.payloads.append(bytes(message.payload))
         try:
             event = decode(PassageEvent, bytes(message.payload))
         except ContractError:
@@ -235,6 +237,7 @@ def test_agent_reports_one_passage_per_person_with_local_decisions(
         FaceDecision.KNOWN,
         "resident-3",
     )
+    assert face.encoding is not None
     assert np.allclose(face.encoding, fake_encoding(RESIDENT), atol=1e-6)  # 6 decimals on the wire
     (plate,) = resident.door_plates()
     assert plate.address_code == "310101001001"
@@ -264,6 +267,28 @@ def test_agent_reports_one_passage_per_person_with_local_decisions(
     final = retained_status(broker)
     assert final is not None and not final.online  # stopped cleanly: offline, retained
     assert final.versions.gallery == "g-1" and final.versions.trust_list == "4"
+
+
+def test_a_site_keeping_face_data_on_the_device_sends_only_the_local_decision(
+    broker: MosquittoBroker, hub: RecordingHub, fake_site: Site, tmp_path: Path
+) -> None:
+    people = [Scene(marker=RESIDENT), Scene(marker=STRANGER)]
+    folder = write_folder(tmp_path / "camera", people, tail=60)
+    faces = FaceConfig(backend="fake", detect_every=1, send_encodings=False)
+    run_agent(_config(fake_site, broker, folder, faces), hub, broker, len(people))
+
+    resident, stranger = hub.events
+    (face,) = resident.faces()
+    assert face.encoding is None and face.crop_jpeg_base64 is None
+    assert (face.local_match.decision, face.local_match.resident_ref) == (
+        FaceDecision.KNOWN,
+        "resident-3",
+    )
+    assert resident.decision.action is GateAction.OPEN  # decided on the device, as before
+    (face,) = stranger.faces()
+    assert (face.encoding, face.local_match.decision) == (None, FaceDecision.UNKNOWN)
+    assert stranger.decision.reasons == ["unknown_face"]
+    assert not any(b'"encoding"' in payload for payload in hub.payloads)
 
 
 def test_agent_with_dlib_on_real_photos(
@@ -324,7 +349,7 @@ def test_scan_prints_the_passage_of_an_image(photos: dict[str, Path], tmp_path: 
     (event,) = _events(result.stdout)
     (face,) = event.faces()  # through dlib; no gallery: no match tried
     assert face.local_match.decision is FaceDecision.NOT_CHECKED
-    assert len(face.encoding) == 128
+    assert face.encoding is not None and len(face.encoding) == 128
     assert [p.address_code for p in event.door_plates()] == ["310101001001"]
     (code,) = event.health_codes()
     assert code.reason_codes == [ReasonCode.UNKNOWN_ISSUER]
@@ -408,6 +433,20 @@ def test_check_config_names_every_bad_field_by_its_path(tmp_path: Path) -> None:
     assert any("capture.fps" in p and "number" in p for p in problems)
     assert any("faces.colour" in p and "Extra inputs are not permitted" in p for p in problems)
     assert str(broken) in result.stderr
+
+
+def test_check_config_refuses_face_crops_where_face_data_stays_on_the_device(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        "device_id: gate-01\nsite_id: site-a\ncapture: {source: 0}\n"
+        "faces: {send_encodings: false, send_crops: true}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["check-config", str(config)])
+    assert result.exit_code == 2
+    assert "faces" in result.stderr and "send_crops" in result.stderr
 
 
 def test_check_config_reports_bad_yaml(tmp_path: Path) -> None:

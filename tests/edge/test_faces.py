@@ -38,6 +38,7 @@ def _observe(stage: FaceStage, frame: np.ndarray, now: float) -> list[FaceObserv
 def obama_gallery(photos: dict[str, Path]) -> Gallery:
     stage = FaceStage(FaceConfig(detect_scale=1.0, detect_every=1), Gallery())
     (observation,) = _observe(stage, _frame(photos["obama.jpg"]), 0.0)
+    assert observation.encoding is not None
     gallery = Gallery()
     gallery.replace(["resident-obama"], [observation.encoding], version="test-1")
     return gallery
@@ -162,7 +163,7 @@ def test_someone_stepping_into_a_place_just_left_gets_a_track_of_their_own() -> 
     (stranger,) = stage.process(_scene({8: box}), 0.6)  # same place, someone else
     assert stranger.track_id != resident.track_id
     observation = stage.observation(stranger, utc_now())
-    assert observation is not None
+    assert observation is not None and observation.encoding is not None
     assert np.allclose(observation.encoding, fake_encoding(8), atol=1e-6)
     assert observation.local_match.decision is FaceDecision.UNKNOWN
     assert observation.encoding == [round(v, 6) for v in observation.encoding]  # 6 decimals

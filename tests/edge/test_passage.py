@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from edge.passage.assembler import PassageAssembler
 from edge.passage.config import GatePolicy, PassageConfig
@@ -182,3 +183,83 @@ def test_a_pass_bound_to_the_face_refuses_someone_elses_pass() -> None:
     assert no_face.action is GateAction.OPEN
     unbound = decide([_known(me), _holders_pass(theirs)], GatePolicy())
     assert unbound.action is GateAction.OPEN
+
+
+# --- door plates: a way in without face or pass -------------------------------------------
+
+SITE_PREFIX = "310101001"
+
+
+def _plate(address_code: str = SITE_PREFIX + "017") -> DoorPlateObservation:
+    return DoorPlateObservation(address_code=address_code, seen_at=utc_now())
+
+
+def _plates(**door_plate: object) -> GatePolicy:
+    return GatePolicy.model_validate(
+        {"door_plate": {"opens": True, "address_prefixes": [SITE_PREFIX], **door_plate}}
+    )
+
+
+def test_a_plate_alone_decides_nothing_by_default() -> None:
+    decision = decide([_plate()], GatePolicy())
+    assert (decision.action, decision.reasons) == (GateAction.HOLD, ["nothing_verified"])
+
+
+def test_a_plate_of_the_site_opens_and_one_of_another_compound_holds() -> None:
+    opened = decide([_plate()], _plates())
+    assert (opened.action, opened.reasons) == (GateAction.OPEN, ["door_plate_of_site"])
+    other = decide([_plate("320202002017")], _plates())
+    assert (other.action, other.reasons) == (GateAction.HOLD, ["door_plate_of_other_site"])
+    one_of_two = decide([_plate("320202002017"), _plate()], _plates())
+    assert one_of_two.action is GateAction.OPEN
+
+
+@pytest.mark.parametrize(
+    ("other", "action", "reason"),
+    [
+        (_code(CodeColour.RED), GateAction.DENY, "red_code"),
+        (_code(None, VerificationStatus.INVALID), GateAction.DENY, "invalid_pass"),
+        (_code(CodeColour.YELLOW), GateAction.HOLD, "yellow_code"),
+        (_face(1, FaceDecision.UNKNOWN), GateAction.HOLD, "unknown_face"),
+    ],
+)
+def test_evidence_against_the_person_beats_their_plate(
+    other: FaceObservation | HealthCodeObservation, action: GateAction, reason: str
+) -> None:
+    decision = decide([_plate(), other], _plates())
+    assert (decision.action, decision.reasons) == (action, [reason])
+
+
+def test_a_red_code_holds_a_plate_even_where_red_codes_do_not_deny() -> None:
+    policy = _plates().model_copy(update={"deny_on_red_code": False})
+    decision = decide([_plate(), _code(CodeColour.RED)], policy)
+    assert (decision.action, decision.reasons) == (GateAction.HOLD, ["red_code"])
+
+
+def test_a_resident_without_face_enrolment_can_be_let_in_by_their_plate() -> None:
+    unenrolled = _face(1, FaceDecision.UNKNOWN)
+    lenient = decide([_plate(), unenrolled], _plates(open_despite_unknown_face=True))
+    assert lenient.action is GateAction.OPEN
+    assert set(lenient.reasons) == {"door_plate_of_site"}
+    undecided = decide([_plate(), _face(2, FaceDecision.UNDECIDED)], _plates())
+    assert undecided.action is GateAction.OPEN  # an unclear view is no evidence against
+
+
+def test_a_plate_with_a_green_code_names_both_reasons() -> None:
+    decision = decide([_plate(), _code()], _plates())
+    assert decision.action is GateAction.OPEN
+    assert set(decision.reasons) == {"door_plate_of_site", "green_code"}
+
+
+@pytest.mark.parametrize(
+    "door_plate",
+    [
+        {"opens": True},  # no prefix: which plates would open?
+        {"opens": True, "address_prefixes": ["31/01"]},
+        {"opens": True, "address_prefixes": [""]},
+        {"opens": True, "address_prefixes": ["310101"], "open_always": True},
+    ],
+)
+def test_bad_door_plate_policies_are_refused(door_plate: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        GatePolicy.model_validate({"door_plate": door_plate})

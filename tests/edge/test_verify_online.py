@@ -4,6 +4,7 @@ QR frame through the edge pipeline."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -250,7 +251,7 @@ def test_the_test_age_is_judged_at_each_scan_not_when_cached(
 
 # --- outages under each site policy ----------------------------------------------------------
 
-OUTAGES = ["timeout", "refused", "http_500", "garbage", "odd_colour"]
+OUTAGES = ["timeout", "refused", "http_500", "garbage", "odd_colour", "deep", "huge", "drip"]
 VERDICTS = {
     UnreachablePolicy.HOLD: (None, GateAction.HOLD),
     UnreachablePolicy.DENY: (False, GateAction.DENY),
@@ -268,6 +269,10 @@ def _break(platform: FakePlatform, outage: str) -> str:
         platform.mode = Mode.ERROR
     elif outage == "garbage":
         platform.mode = Mode.GARBAGE
+    elif outage in ("deep", "huge"):
+        platform.mode = Mode(outage)
+    elif outage == "drip":  # every read well inside the timeout, the whole answer not
+        platform.mode, platform.drip_s = Mode.DRIP, 0.05
     return ODD_COLOUR if outage == "odd_colour" else GREEN
 
 
@@ -293,6 +298,23 @@ def test_every_outage_follows_the_site_policy(
     assert observation.policy_passed is passed
     assert _action(observation) == (action, ["platform_unreachable"])
     assert "gave no answer" in caplog.text
+
+
+@pytest.mark.parametrize("site_policy", list(UnreachablePolicy))
+def test_a_dripping_answer_is_cut_off_at_the_timeout(
+    platform: FakePlatform, make_verifier: MakeVerifier, site_policy: UnreachablePolicy
+) -> None:
+    verifier = make_verifier(on_unreachable=site_policy, timeout_s=0.5)
+    platform.mode, platform.drip_s = Mode.DRIP, 0.1  # 25+ chunks: the whole answer takes 2.5 s
+    started = time.monotonic()
+
+    observation = verifier.verify(GREEN, utc_now())
+
+    assert time.monotonic() - started < 3 * 0.5  # a bound, not a timing: the drip takes 2.5 s
+    assert observation.reason_codes == [ReasonCode.PLATFORM_UNREACHABLE]
+    assert observation.policy_passed is VERDICTS[site_policy][0]
+    platform.mode = Mode.NORMAL
+    assert verifier.verify(GREEN, utc_now()).status is VerificationStatus.UNVERIFIED  # cached
 
 
 def test_an_outage_is_retried_after_the_retry_interval(

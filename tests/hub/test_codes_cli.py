@@ -19,6 +19,7 @@ from hub.codes.cli import app
 from hub.codes.keys import load_public, public_path
 from models.events import CodeColour, ReasonCode, VerificationStatus
 from models.identity import holder_ref
+from models.passes import TestResult, parse_pass
 from models.trust import SignedTrustList
 from tests.support.foreign_passes import DccIssuer, ShcIssuerKey, vaccination
 
@@ -160,3 +161,101 @@ def test_trust_list_refuses_unusable_dcc_and_shc_files(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
     assert not out.exists()
+
+
+# --- codes verify, revocation, positive tests, identity keys -----------------------------------
+
+
+def _site(tmp_path: Path) -> tuple[Path, Path]:
+    """Keys issuer-1 and hub-1, and an identity key file."""
+    keys, identity = tmp_path / "keys", tmp_path / "identity.key"
+    identity.write_text("a-site-identity-key-of-32-bytes!!")
+    _ok("keygen", "issuer-1", "--keys", str(keys))
+    _ok("keygen", "hub-1", "--keys", str(keys))
+    return keys, identity
+
+
+def _issue(keys: Path, identity: Path, *extra: str) -> str:
+    return _ok(
+        "issue", "--kid", "issuer-1", "--id-number", "110101199003074514", "--name", "张三",
+        "--identity-key", str(identity), "--keys", str(keys), *extra,
+    ).strip()  # fmt: skip
+
+
+def _verify(*args: str) -> tuple[int, dict[str, object]]:
+    result = runner.invoke(app, ["verify", *args])
+    assert result.exit_code in (0, 1), result.output
+    verdict: dict[str, object] = json.loads(result.stdout)
+    return result.exit_code, verdict
+
+
+def test_codes_verify_prints_the_verdict_of_texts_and_photos(tmp_path: Path) -> None:
+    keys, identity = _site(tmp_path)
+    png = tmp_path / "pass.png"
+    good = _issue(keys, identity, "--tested-hours-ago", "10", "--png", str(png))
+    gone = _issue(keys, identity)
+    revoked_file = tmp_path / "revoked.txt"
+    revoked_file.write_text(parse_pass(gone).claims.pass_id + "\n")
+    trust = tmp_path / "trust.json"
+    printed = _ok(
+        "trust-list", "--hub-kid", "hub-1", "--version", "2", "--out", str(trust),
+        "--issuer", str(public_path(keys, "issuer-1")), "--revoked", str(revoked_file),
+        "--keys", str(keys),
+    )  # fmt: skip
+    assert "1 revoked" in printed
+    pinned = ["--trust-list", str(trust), "--hub-key", str(public_path(keys, "hub-1"))]
+
+    for args in ([good], ["--file", str(png)]):
+        code, verdict = _verify(*args, *pinned)
+        assert (code, verdict["status"], verdict["colour"]) == (0, "valid", "green")
+        assert (verdict["format"], verdict["issuer"]) == ("gridgate", "issuer-1")
+    forged = good[:-12] + ("A" if good[-12] != "A" else "B") + good[-11:]
+    for text, reason in ((gone, "revoked"), (forged, "bad_signature")):
+        code, verdict = _verify(text, *pinned)
+        assert (code, verdict["status"], verdict["reason_codes"]) == (1, "invalid", [reason])
+    assert _verify(good)[1]["reason_codes"] == ["unknown_issuer"]  # no trust list: no issuer
+
+
+def test_codes_verify_refuses_a_foreign_trust_list_and_odd_input(tmp_path: Path) -> None:
+    keys, identity = _site(tmp_path)
+    _ok("keygen", "hub-2", "--keys", str(keys))
+    token = _issue(keys, identity)
+    trust = tmp_path / "trust.json"
+    _ok("trust-list", "--hub-kid", "hub-1", "--version", "1", "--out", str(trust),
+        "--issuer", str(public_path(keys, "issuer-1")), "--keys", str(keys))  # fmt: skip
+    not_an_image = tmp_path / "x.png"
+    not_an_image.write_bytes(b"not an image")
+    cases = [
+        ([token, "--trust-list", str(trust), "--hub-key", str(public_path(keys, "hub-2"))],
+         "does not verify"),
+        ([token, "--trust-list", str(tmp_path / "absent.json")], "absent.json"),
+        ([], "either TEXT or --file"),
+        ([token, "--file", str(not_an_image)], "either TEXT or --file"),
+        (["--file", str(not_an_image)], "photo_unreadable"),
+        (["https://example.org/not-a-code"], "not a health code"),
+    ]  # fmt: skip
+    for args, message in cases:
+        result = runner.invoke(app, ["verify", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+
+
+def test_issue_a_positive_test_and_refuse_unusable_identity_keys(tmp_path: Path) -> None:
+    keys, identity = _site(tmp_path)
+    positive = parse_pass(_issue(keys, identity, "--tested-hours-ago", "5", "--test-positive"))
+    assert positive.claims.test_result is TestResult.POSITIVE
+    negative = parse_pass(_issue(keys, identity, "--tested-hours-ago", "5"))
+    assert negative.claims.test_result is TestResult.NEGATIVE
+    short = tmp_path / "short.key"
+    short.write_text("too-short\n")
+    base = ["issue", "--kid", "issuer-1", "--id-number", "1", "--name", "A", "--keys", str(keys)]
+    cases = [
+        (["--identity-key", str(tmp_path / "absent.key")], "absent.key"),
+        (["--identity-key", str(short)], "at least 32 characters"),
+        (["--identity-key", str(identity), "--test-positive"], "--tested-hours-ago"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)

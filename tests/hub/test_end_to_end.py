@@ -28,6 +28,8 @@ from models.base import new_id, utc_now
 from models.events import (
     CodeColour,
     Direction,
+    FaceDecision,
+    FaceMatch,
     FaceObservation,
     GateAction,
     GateDecision,
@@ -159,3 +161,48 @@ def test_unregistered_face_alerts_the_grid_and_a_registered_resident_raises_noth
     assert [a.alert_id for a in streamed] == [alert.alert_id]
     stored = api.get("/api/alerts").json()
     assert [a["alert_id"] for a in stored] == [str(alert.alert_id)]  # none for the resident
+
+
+def _kept(decision: FaceDecision, ref: str | None = None, track: int = 1) -> FaceObservation:
+    """A face of a site keeping face data on the device: the local decision, no encoding."""
+    return FaceObservation(
+        track_id=track,
+        quality=0.8,
+        seen_at=utc_now(),
+        local_match=FaceMatch(decision=decision, resident_ref=ref, distance=0.3),
+    )
+
+
+def test_faces_kept_on_the_device_are_matched_by_the_edges_decision(
+    running_hub: tuple[Hub, str, str, int], broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    hub, id_number, site, port = running_hub
+    grid = sample.generate(20, seed=3).sites[0]["grid_id"]
+    resident_id = resident_id_for(HolderHasher(IDENTITY)(id_number))
+    phone = GridWorkerApp(broker, grid)
+    link = EdgeLink(
+        MqttConfig(host=broker.host, port=broker.port, ack_timeout_s=3),
+        Outbox(OutboxConfig(path=tmp_path / "outbox.db", fsync=False)),
+        site_id=site,
+        device_id="gate-01",
+    )
+    link.start()
+    try:
+        assert phone.ready.wait(10)
+        link.submit(_event(site, _kept(FaceDecision.KNOWN, resident_id)))
+        link.submit(_event(site, _kept(FaceDecision.UNDECIDED, track=2)))
+        link.submit(_event(site, _kept(FaceDecision.UNKNOWN, track=3)))
+        link.submit(_event(site, _kept(FaceDecision.UNKNOWN, track=3)))  # still at the gate
+        wait_for(lambda: hub.ingest.stats().stored == 4, 15, "the four passages stored")
+        wait_for(lambda: len(phone.alerts) == 2, 15, "the stranger's alert and its repeat")
+        assert link.wait_idle(15), "the hub acknowledged every event"
+    finally:
+        link.stop()
+        phone.close()
+    first, repeat = phone.alerts
+    assert first.rule is AlertRule.UNREGISTERED_PERSON
+    assert (repeat.alert_id, repeat.repeat_count) == (first.alert_id, 2)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    api.headers.update(operator_headers(hub.store, api))
+    stored = api.get("/api/alerts").json()
+    assert [a["alert_id"] for a in stored] == [str(first.alert_id)]  # none for the resident

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import cv2
 import pytest
 import segno
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from stdnum.cn import ric
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ from hub.ledger.idnumber import HolderHasher, mask_canonical
 from hub.push.log import LogSender
 from hub.reports.desk import CLIENT_RATE, PHONE_RATE, ReportDesk
 from hub.reports.form import ReportInput, check_report, normalise_phone
+from hub.reports.photo import RECORD_CHARS, VERIFIED_FORMATS, HealthCodeReader
 from hub.reports.ratelimit import Rate, TokenBuckets
 from hub.reports.risk import RiskLevel, RiskListError, import_risk_list, parse_risk_csv
 from hub.reports.tokens import (
@@ -38,9 +40,10 @@ from hub.store.ledger_tables import AddressRow, ResidentRow
 from hub.store.report_tables import ReportRow
 from hub.store.task_tables import TaskRow
 from models.base import utc_now
+from models.events import ReasonCode
 from tests.hub.conftest import TEST_SECRET
 from tests.support.grids import seed_grids
-from tests.support.passes import Issuer
+from tests.support.passes import Issuer, trust_store
 
 ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = "identity-key-for-report-tests-0123456789"
@@ -410,6 +413,54 @@ def test_a_health_code_photo_is_decoded_and_bad_uploads_are_refused(
     assert page.status_code == 422 and 'id="err-health_code"' in page.text
     huge = {"health_code": ("x.png", b"\0" * (5 * 1024 * 1024), "image/png")}
     assert http.post(f"/r/{token}", data=form_data(), files=huge).status_code == 413
+
+
+def _photo(token: str, path: Path) -> bytes:
+    segno.make(token, error="m").save(str(path), scale=6, border=4)
+    return path.read_bytes()
+
+
+def test_a_pass_photo_is_verified_against_the_hubs_trust_list(tmp_path: Path) -> None:
+    issuer = Issuer(kid="health-office")
+    forger = Issuer(kid=issuer.kid)  # another key under the trusted kid
+    reader = HealthCodeReader(trust=trust_store(issuer, revoked=("p-gone",)))
+    cases = {
+        "valid": issuer.issue(),
+        "bad_signature": forger.issue(),
+        "expired": issuer.issue(valid_from=time.time() - 7200, valid_for_s=3600),
+        "revoked": issuer.issue(pass_id="p-gone"),
+        "unknown_issuer": Issuer(kid="elsewhere").issue(),
+    }
+    for verdict, token in cases.items():
+        assert reader.read(_photo(token, tmp_path / f"{verdict}.png")) == f"gridgate:{verdict}"
+    unchecked = HealthCodeReader()  # no trust list: the format only, as before
+    assert unchecked.read(_photo(forger.issue(), tmp_path / "f.png")) == "gridgate"
+    offline = set(ReasonCode) - {ReasonCode.PLATFORM_UNREACHABLE}
+    longest = max(len(f"{f}:{r}") for f in VERIFIED_FORMATS for r in offline)
+    column = ReportRow.__table__.c.health_code.type
+    assert isinstance(column, String) and longest <= RECORD_CHARS == column.length
+
+
+def test_a_forged_pass_photo_is_recorded_as_forged(ledger: Store, tmp_path: Path) -> None:
+    issuer = Issuer(kid="health-office")
+    settings = HubSettings(
+        data_dir=tmp_path, database_url="sqlite://", secret_key=TEST_SECRET, identity_key=IDENTITY
+    )
+    app = create_app(settings, ledger)
+    reader = HealthCodeReader(trust=trust_store(issuer))
+    desk = ReportDesk(
+        ledger, LogSender(), settings.zone, HolderHasher(IDENTITY.encode()), reader=reader
+    )
+    app.state.reports = desk
+    forged = _photo(Issuer(kid=issuer.kid).issue(), tmp_path / "forged.png")
+    try:
+        with TestClient(app) as http:
+            files = {"health_code": ("pass.png", forged, "image/png")}
+            assert http.post(f"/r/{token_for('G-A')}", data=form_data(), files=files).is_success
+    finally:
+        desk.close()
+    with ledger.sessions() as session:
+        assert session.scalars(select(ReportRow.health_code)).one() == "gridgate:bad_signature"
 
 
 # --- the command line -------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from hub.match.faces import FaceIndex
-from hub.match.ledger import ResidentView
-from hub.match.matcher import match_passage
+from hub.match.ledger import LedgerKeys, ResidentView
+from hub.match.matcher import match_passage, match_passages
+from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import AlertDraft, evaluate
 from models.alerts import AlertRule, Severity
@@ -18,6 +19,8 @@ from models.events import (
     CodeColour,
     Direction,
     DoorPlateObservation,
+    FaceDecision,
+    FaceMatch,
     FaceObservation,
     GateAction,
     GateDecision,
@@ -214,3 +217,90 @@ def test_a_platform_code_accepted_during_an_outage_raises_code_unverified() -> N
     strict = RulesConfig(tailgating_requires_passes=True)
     with_face = _run(_event(accepted, _face(ALICE_FACE)), strict)  # one face, one accepted code
     assert AlertRule.TAILGATING not in _rules(with_face)
+
+
+# --- faces kept on the device: no encoding, the edge gallery's decision ------------------
+
+
+def _local(
+    decision: FaceDecision,
+    ref: str | None = None,
+    *,
+    track: int = 1,
+    seen_at: datetime | None = None,
+) -> FaceObservation:
+    return FaceObservation(
+        track_id=track,
+        quality=0.8,
+        seen_at=seen_at or utc_now(),
+        local_match=FaceMatch(decision=decision, resident_ref=ref, distance=0.3),
+    )
+
+
+class _PrefetchingLedger(DictLedger):
+    """A DictLedger that records what a batch asked it to prefetch."""
+
+    def __init__(self, ledger: DictLedger) -> None:
+        super().__init__(ledger.residents, ledger.holders, ledger.addresses, ledger.sites)
+        self.prefetched: list[LedgerKeys] = []
+
+    def prefetch(self, keys: LedgerKeys) -> None:
+        self.prefetched.append(keys)
+
+
+def test_a_face_without_encoding_is_judged_by_the_edges_gallery_decision() -> None:
+    ledger, index = _ledger()
+    prefetching = _PrefetchingLedger(ledger)
+    known = _event(_local(FaceDecision.KNOWN, "r-alice"), _plate("ADDR-0002"))
+    (match,) = match_passages([known], prefetching, index, FaceThresholds())
+    assert [r.resident_id for r in match.residents()] == ["r-alice"]
+    assert "r-alice" in prefetching.prefetched[0].resident_ids  # read with the batch
+    drafts = evaluate(known, match, RulesConfig(), utc_now())
+    assert _rules(drafts) == {AlertRule.ADDRESS_MISMATCH}  # alice, at someone else's door
+
+    (draft,) = _run(_event(_local(FaceDecision.UNKNOWN)))
+    assert (draft.rule, draft.grid_id) == (AlertRule.UNREGISTERED_PERSON, "grid-9")
+    for no_claim in (
+        _local(FaceDecision.UNDECIDED),
+        _local(FaceDecision.NOT_CHECKED),
+        _local(FaceDecision.KNOWN, "r-moved-away"),  # a stale gallery: no one to name
+        _local(FaceDecision.KNOWN),  # 'known' without a resident claims nothing
+    ):
+        assert _run(_event(no_claim, _code())) == []
+
+
+def test_an_unknown_face_without_encoding_is_one_stranger_per_track() -> None:
+    ledger, index = _ledger()
+    strangers = StrangerIndex(FaceThresholds(), worker="w1", track_memory_s=60)
+    start = utc_now()
+
+    def subject(track: int, after_s: float, device: str = "gate-01") -> str:
+        face = _local(FaceDecision.UNKNOWN, track=track, seen_at=start + timedelta(seconds=after_s))
+        event = _event(face).model_copy(update={"device_id": device})
+        (match,) = match_passages([event], ledger, index, FaceThresholds(), strangers)
+        (draft,) = evaluate(event, match, RulesConfig(), utc_now())
+        return draft.subject_ref
+
+    first = subject(7, 0)
+    assert first.startswith("stranger:site-a:w1-")
+    assert subject(7, 30) == first  # the same person still at the gate: a repeat
+    assert subject(7, 80) == first  # seen 50 s ago: still within the memory
+    assert subject(8, 80) != first  # another track: another person
+    assert subject(7, 80, device="gate-02") != first  # another gate's track 7
+    assert subject(7, 200) != first  # unseen for 120 s: a new track 7 (the edge restarted)
+
+
+def test_faces_with_and_without_encodings_in_one_batch() -> None:
+    ledger, index = _ledger()
+    strangers = StrangerIndex(FaceThresholds(), worker="w1")
+    mixed = _event(
+        _face(ALICE_FACE + 0.001, track=1),
+        _local(FaceDecision.UNKNOWN, track=2),
+        _face(STRANGER_FACE, track=3),
+    )
+    (match,) = match_passages([mixed], ledger, index, FaceThresholds(), strangers)
+    decisions = [f.match.decision for f in match.faces]
+    assert decisions == [FaceDecision.KNOWN, FaceDecision.UNKNOWN, FaceDecision.UNKNOWN]
+    assert match.faces[0].resident is not None
+    assert match.faces[1].stranger_ref != match.faces[2].stranger_ref
+    assert all(f.stranger_ref for f in match.faces[1:])

@@ -3,7 +3,9 @@
 It answers ``POST /api/v1/verify`` with ``{"qrCode": …}`` and the ``X-App-Key`` header in the
 shape many provincial platforms use (``{"code": "0", "msg": …, "data": {…}}``), knows a few
 codes, counts requests, and can be told to misbehave: ``slow`` (answers after ``slow_s``),
-``error`` (HTTP 500), ``garbage`` (a truncated JSON body), or be stopped (connection refused).
+``error`` (HTTP 500), ``garbage`` (a truncated JSON body), ``deep`` (JSON nested 5,000 deep),
+``huge`` (a good answer padded to 1 MiB), ``drip`` (a good answer, 8 bytes every ``drip_s``:
+each read is quick, the whole answer is not), or be stopped (connection refused).
 
 Example::
 
@@ -68,14 +70,21 @@ class Mode(StrEnum):
     SLOW = "slow"
     ERROR = "error"
     GARBAGE = "garbage"
+    DEEP = "deep"
+    HUGE = "huge"
+    DRIP = "drip"
+
+
+DRIP_BYTES = 8
 
 
 class FakePlatform:
     """The server; :meth:`start` on a free port, :meth:`stop` refuses connections after."""
 
-    def __init__(self, mode: Mode = Mode.NORMAL, slow_s: float = 5.0) -> None:
+    def __init__(self, mode: Mode = Mode.NORMAL, slow_s: float = 5.0, drip_s: float = 0.2) -> None:
         self.mode = mode
         self.slow_s = slow_s
+        self.drip_s = drip_s
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -147,7 +156,15 @@ class FakePlatform:
         holder = HOLDERS.get(code)
         if holder is None:
             return 200, _json({"code": "1002", "msg": "unknown code"})
-        return 200, _json({"code": "0", "msg": "ok", "data": _data(holder)})
+        if self.mode is Mode.DEEP:
+            return 200, b"[" * 5000 + b"]" * 5000
+        padding = "x" * (1 << 20) if self.mode is Mode.HUGE else ""
+        answer = {"code": "0", "msg": "ok", "data": _data(holder)}
+        return 200, _json({**answer, "padding": padding} if padding else answer)
+
+    def dripping_stopped(self) -> bool:
+        """Wait one drip interval; True when the server was stopped meanwhile."""
+        return self._released.wait(self.drip_s)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -192,7 +209,17 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if platform.mode is not Mode.DRIP:
+                self.wfile.write(payload)
+                return
+            for start in range(0, len(payload), DRIP_BYTES):
+                if platform.dripping_stopped():
+                    return
+                try:
+                    self.wfile.write(payload[start : start + DRIP_BYTES])
+                    self.wfile.flush()
+                except OSError:  # the verifier gave up and closed the connection
+                    return
 
         def log_message(self, format: str, *args: object) -> None:
             pass

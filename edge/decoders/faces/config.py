@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.face_match import FaceThresholds
 
@@ -68,8 +68,27 @@ class FaceConfig(BaseModel):
     liveness: bool = Field(
         False, title="Blink liveness hint", description="Look for a blink across frames."
     )
+    send_encodings: bool = Field(
+        True,
+        title="Send face encodings",
+        description=(
+            "Attach each face's 128-d encoding to the events sent to the hub, so the hub "
+            "matches it against the whole ledger and tells strangers apart by face. Off: face "
+            "data stays on the device and only the local gallery decision (known resident, "
+            "unknown, undecided) leaves the box; the hub then trusts that decision and counts "
+            "an unknown face once per face track. A kiosk's registrations, made with the "
+            "person's separate consent, still carry their encoding."
+        ),
+    )
     send_crops: bool = Field(
         False,
         title="Send face crops",
-        description="Attach a JPEG crop to events. Off: only encodings leave the device.",
+        description="Attach a JPEG crop to events (needs send_encodings). Off: no photo "
+        "leaves the device.",
     )
+
+    @model_validator(mode="after")
+    def _crops_need_encodings(self) -> FaceConfig:
+        if self.send_crops and not self.send_encodings:
+            raise ValueError("send_crops sends face photos: it needs send_encodings on")
+        return self
