@@ -178,6 +178,13 @@ class HubSettings(StoreSettings):
     sms_timeout_s: float = Field(
         5.0, gt=0, le=60, title="SMS timeout (s)", description="Per request to the gateway."
     )
+    trust_list_file: Path | None = Field(
+        None,
+        title="Trust list file",
+        description="The signed trust list the hub publishes (`gridgate-hub codes trust-list"
+        " --out`). Passes in self-report photos are verified against it and recorded with"
+        " their verdict (e.g. gridgate:bad_signature); unset: only their format is recorded.",
+    )
     report_retention_days: int = Field(
         30,
         ge=1,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub.alerts.effects import AlertSink
 from hub.alerts.repository import flush_audit, raise_or_repeat, to_alert
+from hub.codes.verify import load_trust_list
 from hub.config import HubSettings
 from hub.ledger.address_search import AddressCandidate, search_addresses
 from hub.ledger.idnumber import HolderHasher
@@ -113,7 +114,10 @@ class ReportDesk:
         if settings.identity_key is None:
             raise ValueError("self-reports need the identity key (GRIDGATE_HUB_IDENTITY_KEY)")
         hasher = HolderHasher(settings.identity_key.get_secret_value().encode())
-        return cls(store, sender, settings.zone, hasher, sink=sink)
+        trust = load_trust_list(settings.trust_list_file) if settings.trust_list_file else None
+        return cls(
+            store, sender, settings.zone, hasher, sink=sink, reader=HealthCodeReader(trust=trust)
+        )
 
     def close(self) -> None:
         """Stop the message worker (messages still queued stay pending on their reports)."""

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from edge.decoders.qr import registry as qr_registry
 from hub.api.main import create_app
 from hub.cli import app as hub_cli
+from hub.codes.verify import TrustListFileError
 from hub.config import HubSettings
 from hub.ledger.idnumber import HolderHasher, mask_canonical
 from hub.push.log import LogSender
@@ -43,7 +44,7 @@ from models.base import utc_now
 from models.events import ReasonCode
 from tests.hub.conftest import TEST_SECRET
 from tests.support.grids import seed_grids
-from tests.support.passes import Issuer, trust_store
+from tests.support.passes import Issuer, trust_store, trusted_site
 
 ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = "identity-key-for-report-tests-0123456789"
@@ -442,17 +443,19 @@ def test_a_pass_photo_is_verified_against_the_hubs_trust_list(tmp_path: Path) ->
 
 
 def test_a_forged_pass_photo_is_recorded_as_forged(ledger: Store, tmp_path: Path) -> None:
-    issuer = Issuer(kid="health-office")
+    """The hub's desk verifies against the signed trust list its settings name."""
+    site = trusted_site(tmp_path / "signed")
     settings = HubSettings(
-        data_dir=tmp_path, database_url="sqlite://", secret_key=TEST_SECRET, identity_key=IDENTITY
+        data_dir=tmp_path,
+        database_url="sqlite://",
+        secret_key=TEST_SECRET,
+        identity_key=IDENTITY,
+        trust_list_file=site.data_dir / "trust.json",
     )
     app = create_app(settings, ledger)
-    reader = HealthCodeReader(trust=trust_store(issuer))
-    desk = ReportDesk(
-        ledger, LogSender(), settings.zone, HolderHasher(IDENTITY.encode()), reader=reader
-    )
+    desk = ReportDesk.for_hub(settings, ledger, LogSender(), None)
     app.state.reports = desk
-    forged = _photo(Issuer(kid=issuer.kid).issue(), tmp_path / "forged.png")
+    forged = _photo(Issuer(kid=site.issuer.kid).issue(), tmp_path / "forged.png")
     try:
         with TestClient(app) as http:
             files = {"health_code": ("pass.png", forged, "image/png")}
@@ -461,6 +464,20 @@ def test_a_forged_pass_photo_is_recorded_as_forged(ledger: Store, tmp_path: Path
         desk.close()
     with ledger.sessions() as session:
         assert session.scalars(select(ReportRow.health_code)).one() == "gridgate:bad_signature"
+
+
+def test_a_trust_list_file_that_does_not_parse_stops_the_desk(tmp_path: Path) -> None:
+    broken = tmp_path / "trust.json"
+    broken.write_text("{not json", encoding="utf-8")
+    settings = HubSettings(
+        data_dir=tmp_path,
+        database_url="sqlite://",
+        secret_key=TEST_SECRET,
+        identity_key=IDENTITY,
+        trust_list_file=broken,
+    )
+    with pytest.raises(TrustListFileError, match=r"trust\.json"):
+        ReportDesk.for_hub(settings, Store.open("sqlite://"), LogSender(), None)
 
 
 # --- the command line -------------------------------------------------------------------
