@@ -3,7 +3,8 @@
 1. QR decoding on generated camera frames: zxing-cpp vs pyzbar vs OpenCV, same frames.
    Prints ms/frame (median, p95), the decode rate, false reads, the cost of a frame
    without a code, and ratios against zxing-cpp measured in the same process. Frames come
-   from ``tests/support/frames.py`` (deterministic).
+   from ``tests/support/frames.py`` (deterministic). Ends with a verdict per frame size:
+   is the default backend at least as fast and as robust (frames decoded) as every other?
 2. The full pipeline (``edge.app.build_pipeline``: bounded zxing, payload routing, pass
    verification, the dlib face stage, passage assembly) on gate scenes from
    ``edge/simulate/scenes.py`` played as a camera sequence: people stand at the gate for a
@@ -41,7 +42,7 @@ from edge.app import build_pipeline
 from edge.capture import CaptureConfig
 from edge.config import EdgeConfig
 from edge.decoders.faces.config import FaceConfig
-from edge.decoders.qr import QrDecoder, as_gray, available, create
+from edge.decoders.qr import QrDecoder, as_gray, available, create, default_backend
 from edge.gallery import Gallery
 from edge.passage.config import PassageConfig
 from edge.pipeline import FramePipeline
@@ -146,6 +147,24 @@ def group_table(title: str, results: dict[str, Result]) -> Table:
         row = [f"{r.by_group[group][0]}/{r.by_group[group][1]}" for r in results.values()]
         table.add_row(group, *row)
     return table
+
+
+def default_verdict(results: dict[str, Result], default: str, label: str) -> str:
+    """Whether ``default`` is at least as fast (median ms) and decodes at least as many
+    frames as every other backend measured, with the figures behind the answer."""
+    own = results[default]
+    others = {n: r for n, r in results.items() if n != default and not n.endswith("+bound")}
+    faster = all(statistics.median(own.ms) <= statistics.median(r.ms) for r in others.values())
+    robust = all(own.decoded >= r.decoded for r in others.values())
+    figures = ", ".join(
+        f"{name} {statistics.median(r.ms):.2f} ms {r.decoded}/{r.readable}"
+        for name, r in [(default, own), *others.items()]
+    )
+    verdict = "yes" if faster and robust else "no"
+    return (
+        f"{label}: default QR backend ({default}) at least as fast and as robust as the "
+        f"others: {verdict} ({figures})"
+    )
 
 
 # --- the full pipeline ----------------------------------------------------------------
@@ -410,6 +429,7 @@ def run_qr(console: Console, args: argparse.Namespace) -> None:
     missing = sorted(set(BACKENDS) - set(names))
     decoders: dict[str, QrDecoder] = {n: create(n, bounded=False) for n in names}
     decoders[f"{BASELINE}+bound"] = create(BASELINE)
+    default, verdicts = default_backend(), []
     console.print(
         "[bold]QR decoding[/]" + (f" — unavailable: {', '.join(missing)}" if missing else "")
     )
@@ -421,6 +441,10 @@ def run_qr(console: Console, args: argparse.Namespace) -> None:
         label = f"{size[0]}x{size[1]}"
         console.print(summary_table(f"QR decode, {label}", results, len(cases)))
         console.print(group_table(f"Correct per group, {label}", results))
+        if default in results and len(names) > 1:
+            verdicts.append(default_verdict(results, default, label))
+    for line in verdicts:
+        console.print(f"  {line}")
     for decoder in decoders.values():
         close = getattr(decoder, "close", None)
         if callable(close):

@@ -9,15 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.decoders.faces.base import Box, face_backends
+from edge.decoders.faces.base import Box, Landmarks, face_backends
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.faces.fake import FakeFaceBackend, fake_encoding, mark_face
 from edge.decoders.faces.liveness import blink_liveness
+from edge.decoders.faces.quality import eye_aspect_ratio, frontal_score, pose_factor
 from edge.decoders.faces.stage import FaceStage
 from edge.gallery import Gallery
 from edge.registry import BackendUnavailableError, Registry
 from models.base import utc_now
-from models.events import FaceDecision, FaceObservation
+from models.events import FaceDecision, FaceObservation, Liveness
 from models.face_match import FaceThresholds
 
 
@@ -80,12 +81,14 @@ def test_quality_prefers_sharp_frontal_faces(photos: dict[str, Path]) -> None:
     assert 0 < soft.quality < sharp.quality <= 1
 
 
-def _scene(people: dict[int, Box], size: tuple[int, int] = (480, 640)) -> np.ndarray:
+def _scene(
+    people: dict[int, Box], size: tuple[int, int] = (480, 640), *, eyes_closed: bool = False
+) -> np.ndarray:
     base = np.full((*size, 3), 90, np.uint8)
     noise = np.random.default_rng(len(people)).integers(0, 40, base.shape, dtype=np.uint8)
     frame: np.ndarray = cv2.add(base, noise)
     for person, box in people.items():
-        mark_face(frame, box, person)
+        mark_face(frame, box, person, eyes_closed=eyes_closed)
     return frame
 
 
@@ -182,6 +185,49 @@ def test_landmarks_are_located_only_while_a_face_may_be_encoded(liveness: bool) 
     assert len(track.ear_history) == (6 if liveness else 1)
 
 
+@pytest.mark.parametrize("blinks", [True, False], ids=["blink", "no-blink"])
+def test_a_blink_while_standing_still_is_seen_on_frames_the_motion_gate_skips(
+    blinks: bool,
+) -> None:
+    stage = _fake_stage(liveness=True, detect_every=1)  # default detect_scale: 0.6
+    box = Box(100, 300, 260, 140)
+    eyes_open, eyes_shut = _scene({7: box}), _scene({7: box}, eyes_closed=True)
+    frames = [eyes_open] * 3 + [eyes_shut if blinks else eyes_open] * 2 + [eyes_open] * 3
+    for i, frame in enumerate(frames):
+        stage.process(frame.copy(), 0.1 * i)
+    assert stage.stats.detector_runs == 1  # closing the eyes does not count as motion
+    assert stage.stats.eye_samples == 7
+    (track,) = stage.tracker.tracks.values()
+    observation = stage.observation(track, utc_now())
+    assert observation is not None
+    assert observation.liveness == Liveness(checked=True, passed=blinks)
+
+
+def test_eyes_are_not_read_on_still_frames_without_liveness() -> None:
+    stage = _fake_stage(liveness=False, detect_every=1)
+    frame = _scene({7: Box(100, 300, 260, 140)})
+    for i in range(5):
+        stage.process(frame.copy(), 0.1 * i)
+    assert stage.stats.eye_samples == 0
+    (track,) = stage.tracker.tracks.values()
+    observation = stage.observation(track, utc_now())
+    assert observation is not None
+    assert observation.liveness == Liveness(checked=False, passed=None)
+
+
+def test_fake_backend_reads_closed_eyes_at_full_and_reduced_scale() -> None:
+    box = Box(100, 300, 260, 140)
+    backend = FakeFaceBackend()
+    for scale in (1.0, 0.6, 0.4):
+        for closed in (False, True):
+            frame = _scene({7: box}, eyes_closed=closed)
+            small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+            (landmarks,) = backend.landmarks(rgb, [box.scaled(scale)])
+            ears = {eye_aspect_ratio(landmarks.left_eye), eye_aspect_ratio(landmarks.right_eye)}
+            assert ears == ({0.0} if closed else {0.5})
+
+
 def test_faces_below_the_minimum_area_are_not_encoded() -> None:
     stage = _fake_stage()
     stage.process(_scene({5: Box(100, 115, 115, 100)}), 0.0)
@@ -207,6 +253,40 @@ def test_gallery_match_through_the_fake_backend_and_disk_cache(tmp_path: Path) -
         "r-3",
     )
     assert stranger.local_match.decision is FaceDecision.UNKNOWN
+
+
+def _face_landmarks(nose_x: int, eye_open: int = 3) -> Landmarks:
+    """Eyes centred at x=100 and x=160 (y=100); the nose tip at ``nose_x``."""
+    eye = [(-12, 0), (-6, -eye_open), (6, -eye_open), (12, 0), (6, eye_open), (-6, eye_open)]
+    left = [(100 + dx, 100 + dy) for dx, dy in eye]
+    right = [(160 + dx, 100 + dy) for dx, dy in eye]
+    return Landmarks(left, right, [(nose_x - 2, 140), (nose_x, 142), (nose_x + 2, 140)])
+
+
+def test_frontal_pose_scores_highest_and_a_profile_lowest() -> None:
+    frontal, turned, profile = (_face_landmarks(x) for x in (130, 145, 160))
+    assert frontal_score(frontal) == pytest.approx(1.0)
+    assert frontal_score(turned) == pytest.approx(0.5)
+    assert frontal_score(profile) == pytest.approx(0.0)  # nose in line with an eye
+    assert frontal_score(_face_landmarks(100)) == frontal_score(profile)  # either side
+    assert frontal_score(_face_landmarks(200)) == 0.0  # beyond an eye: clamped, not negative
+    assert pose_factor(frontal) == pytest.approx(1.0)
+    assert pose_factor(frontal) > pose_factor(turned) > pose_factor(profile) > 0.0
+
+
+def test_pose_of_incomplete_or_degenerate_landmarks_scores_zero() -> None:
+    full = _face_landmarks(130)
+    assert frontal_score(Landmarks([], full.right_eye, full.nose_tip)) == 0.0
+    assert frontal_score(Landmarks(full.left_eye, full.right_eye, [])) == 0.0
+    assert frontal_score(Landmarks(full.left_eye, full.left_eye, full.nose_tip)) == 0.0
+    assert pose_factor(Landmarks([], [], [])) == pytest.approx(0.01**0.3)  # floor, not 0
+
+
+def test_eye_aspect_ratio_falls_as_the_eye_closes() -> None:
+    ears = [eye_aspect_ratio(_face_landmarks(130, eye_open=h).left_eye) for h in (4, 3, 1, 0)]
+    assert ears == pytest.approx([4 / 12, 3 / 12, 1 / 12, 0.0])  # (2h + 2h) / (2 * 24)
+    assert eye_aspect_ratio([(0, 0)] * 5) is None  # not a 6-point eye
+    assert eye_aspect_ratio([(5, 0), (5, -2), (5, -2), (5, 0), (5, 2), (5, 2)]) is None  # no width
 
 
 def test_blink_liveness() -> None:

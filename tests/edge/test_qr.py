@@ -12,7 +12,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import segno
 
+from edge.decoders.payloads import PayloadClassifier, Unknown, UnknownReason
 from edge.decoders.qr import (
     BoundedDecoder,
     QrDecoder,
@@ -251,3 +253,34 @@ def test_qr_backends_live_in_the_shared_plugin_registry() -> None:
         "edge.decoders.qr.fake"
     ]
     assert "ModuleNotFoundError" in qr_backends.failed["edge.decoders.qr.nope"]
+
+
+def byte_mode_frame(raw: bytes) -> np.ndarray:
+    """A camera-like frame with a byte-mode QR code holding exactly ``raw``."""
+    modules = np.array(segno.make_qr(raw, mode="byte").matrix, dtype=bool)
+    plate = np.kron(np.where(np.pad(modules, 4), 30, 225), np.ones((5, 5))).astype(np.uint8)
+    frame = empty_frame(seed=11)
+    y, x = (s // 2 - p // 2 for s, p in zip(frame.shape[:2], plate.shape, strict=False))
+    frame[y : y + plate.shape[0], x : x + plate.shape[1]] = plate[..., None]
+    return frame
+
+
+@pytest.mark.parametrize("name", ["zxing", "pyzbar"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"HC1:\xff\xfe\x00abc", b"GGDP1:\xe9\xff1234", b"\xff\xfe\xfa not utf-8"],
+    ids=["eu-dcc-prefix-with-nul", "plate-prefix-latin1", "binary"],
+)
+def test_non_utf8_codes_come_back_raw_and_route_to_unknown(name: str, raw: bytes) -> None:
+    symbols = create(name, bounded=False).decode(byte_mode_frame(raw))
+    assert [(s.text, s.raw) for s in symbols] == [(None, raw)]
+    classifier = PayloadClassifier()
+    assert classifier.classify(symbols[0].payload) == Unknown(UnknownReason.NOT_UTF8)
+    assert classifier.counts() == {"unknown.not_utf8": 1}
+
+
+@pytest.mark.parametrize("name", ["zxing", "pyzbar"])
+def test_utf8_byte_mode_text_is_read_as_utf8(name: str) -> None:
+    text = "门牌 GGDP1:é"  # ZBar's charset guess would read these bytes as Shift-JIS
+    symbols = create(name, bounded=False).decode(byte_mode_frame(text.encode()))
+    assert [s.text for s in symbols] == [text]

@@ -16,10 +16,23 @@ MARKER_RED = 250
 MARKER_BLUE = 5
 
 
-def mark_face(frame_bgr: Image, box: Box, person: int) -> None:
-    """Draw a fake face for ``person`` (1..200) into a BGR frame."""
+def mark_face(frame_bgr: Image, box: Box, person: int, *, eyes_closed: bool = False) -> None:
+    """Draw a fake face for ``person`` (1..200) into a BGR frame.
+
+    ``eyes_closed`` darkens a patch around each eye, which :meth:`FakeFaceBackend.landmarks`
+    reads as closed eyes (a blink is open frames, closed ones, open ones again).
+    """
     color = (MARKER_BLUE, person, MARKER_RED)
     cv2.rectangle(frame_bgr, (box.left, box.top), (box.right, box.bottom), color, thickness=-1)
+    if eyes_closed:
+        half = max(2, box.width // 12)
+        for x, y in _eye_centres(box):
+            cv2.rectangle(frame_bgr, (x - half, y - half), (x + half, y + half), (0, 0, 0), -1)
+
+
+def _eye_centres(box: Box) -> tuple[tuple[int, int], tuple[int, int]]:
+    eye_y = box.top + box.height // 3
+    return (box.left + box.width // 4, eye_y), (box.left + 3 * box.width // 4, eye_y)
 
 
 def fake_encoding(person: int) -> npt.NDArray[np.float64]:
@@ -47,13 +60,17 @@ class FakeFaceBackend:
         return boxes
 
     def landmarks(self, rgb: Image, boxes: list[Box]) -> list[Landmarks]:
-        """Symmetric points: a frontal face with open eyes."""
+        """Symmetric points: a frontal face, eyes closed where :func:`mark_face` darkened them."""
+        height, width = rgb.shape[:2]
         result = []
         for b in boxes:
-            cy, w, h = b.top + b.height // 3, b.width, b.height
-            left = [(b.left + w // 4 + dx, cy + dy) for dx, dy in _EYE]
-            right = [(b.left + 3 * w // 4 + dx, cy + dy) for dx, dy in _EYE]
-            result.append(Landmarks(left, right, [(b.left + w // 2, b.top + 2 * h // 3)]))
+            eyes = []
+            for x, y in _eye_centres(b):
+                inside = 0 <= y < height and 0 <= x < width
+                shape = _CLOSED_EYE if inside and rgb[y, x, 0] < MARKER_RED // 2 else _EYE
+                eyes.append([(x + dx, y + dy) for dx, dy in shape])
+            nose = [(b.left + b.width // 2, b.top + 2 * b.height // 3)]
+            result.append(Landmarks(eyes[0], eyes[1], nose))
         return result
 
     def encode(self, rgb: Image, box: Box) -> npt.NDArray[np.float64]:
@@ -63,3 +80,6 @@ class FakeFaceBackend:
 
 
 _EYE = [(-6, 0), (-3, -3), (3, -3), (6, 0), (3, 3), (-3, 3)]
+"""An open eye's six points (eye aspect ratio 0.5)."""
+_CLOSED_EYE = [(-6, 0), (-3, 0), (3, 0), (6, 0), (3, 0), (-3, 0)]
+"""A closed eye's (eye aspect ratio 0)."""

@@ -10,7 +10,13 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from edge.decoders.faces.base import BACKEND_MODULES, FaceBackend, Image, face_backends
+from edge.decoders.faces.base import (
+    BACKEND_MODULES,
+    FaceBackend,
+    Image,
+    Landmarks,
+    face_backends,
+)
 from edge.decoders.faces.config import FaceConfig
 from edge.decoders.faces.liveness import blink_liveness
 from edge.decoders.faces.motion import MotionGate
@@ -30,7 +36,8 @@ class FaceStats:
 
     ``still_frames``: frames the detector did not run on (nothing changed since it last
     ran, or it ran fewer than ``detect_every`` frames ago); ``detector_runs``: frames it ran
-    on; ``detections``: faces it found; ``landmarks``: faces whose landmarks were located.
+    on; ``detections``: faces it found; ``landmarks``: faces whose landmarks were located
+    on those frames; ``eye_samples``: eye readings taken on unchanged frames for liveness.
     """
 
     frames: int = 0
@@ -38,6 +45,7 @@ class FaceStats:
     detector_runs: int = 0
     detections: int = 0
     landmarks: int = 0
+    eye_samples: int = 0
     encodings: int = 0
     faces_too_small: int = 0
 
@@ -52,6 +60,11 @@ class FaceStage:
     detector does not find when it runs ends: a stranger stepping into the place a resident
     just left must not inherit the resident's track and encoding. Landmarks are located only
     for faces that may still be encoded (or when liveness needs them).
+
+    A blink barely changes the frame, so a person standing still blinks on frames the motion
+    gate skips: with liveness on, the eyes of the faces present are read on every unchanged
+    frame too (landmarks only, at ``detect_scale``; the boxes still hold, as the view is the
+    one the detector saw).
     """
 
     def __init__(self, config: FaceConfig, gallery: Gallery, backend: FaceBackend | None = None):
@@ -81,6 +94,8 @@ class FaceStage:
             if not changed:  # the same view as the detector's last: the same faces
                 for track in self._present:
                     track.last_seen = now
+                if self.config.liveness:
+                    self._sample_eyes(frame_bgr)
             self.tracker.expire(now)
             return []
         self.motion.settle()
@@ -100,10 +115,7 @@ class FaceStage:
         for i, landmarks in zip(wanted, located, strict=True):
             track = tracks[i]
             quality = views[i] * pose_factor(landmarks)
-            ears = [eye_aspect_ratio(landmarks.left_eye), eye_aspect_ratio(landmarks.right_eye)]
-            known = [e for e in ears if e is not None]
-            if known:
-                track.ear_history.append(min(known))
+            _record_eyes(track, landmarks)
             track.best_quality = max(track.best_quality, quality)
             if quality > 0.0 and self._wants_encoding(track, quality):
                 track.encodings.append((self.backend.encode(rgb, track.box), quality))
@@ -112,6 +124,20 @@ class FaceStage:
                     self._keep_crop(track, frame_bgr)
         self.stats.faces_too_small += sum(1 for v in views if v == 0.0)
         return tracks
+
+    def _sample_eyes(self, frame_bgr: Image) -> None:
+        """Read the eyes of the faces present (liveness), at the detection scale."""
+        if not self._present:
+            return
+        scale = self.config.detect_scale
+        small = frame_bgr
+        if scale != 1.0:
+            small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        located = self.backend.landmarks(rgb, [t.box.scaled(scale) for t in self._present])
+        self.stats.eye_samples += len(located)
+        for track, landmarks in zip(self._present, located, strict=True):
+            _record_eyes(track, landmarks)
 
     def _look(self, track: Track, view: float) -> bool:
         """Whether this face's landmarks are worth locating: for liveness, or because it
@@ -151,6 +177,14 @@ class FaceStage:
             **({"local_match": match} if match is not None else {}),
             crop_jpeg_base64=base64.b64encode(crop).decode() if crop else None,
         )
+
+
+def _record_eyes(track: Track, landmarks: Landmarks) -> None:
+    """Append the lower eye aspect ratio of ``landmarks`` (if any eye was found)."""
+    ears = [eye_aspect_ratio(landmarks.left_eye), eye_aspect_ratio(landmarks.right_eye)]
+    known = [e for e in ears if e is not None]
+    if known:
+        track.ear_history.append(min(known))
 
 
 __all__ = ["Candidate", "FaceStage", "FaceStats"]

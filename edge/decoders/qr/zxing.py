@@ -24,7 +24,11 @@ def _corners(position: Any) -> tuple[tuple[float, float], ...]:
 
 @qr_backends.register("zxing")
 class ZxingDecoder:
-    """QR codes only, via ``zxingcpp.read_barcodes``; damaged symbols are not returned."""
+    """QR codes only, via ``zxingcpp.read_barcodes``; damaged symbols are not returned.
+
+    ``text`` is the raw bytes read as UTF-8, None when they are not (as with pyzbar), so
+    payload routing refuses them as ``not_utf8`` instead of reading zxing's charset guess.
+    """
 
     name = "zxing"
 
@@ -45,6 +49,6 @@ class ZxingDecoder:
             if not result.valid:
                 continue
             raw = bytes(result.bytes)
-            text = result.text if text_of(raw) is None else raw.decode("utf-8")
-            symbols.append(QrSymbol(text or None, raw, _corners(result.position), self.name))
+            # zxing's own text guesses a charset and renders NUL as "<NUL>": trust only UTF-8.
+            symbols.append(QrSymbol(text_of(raw), raw, _corners(result.position), self.name))
         return symbols
