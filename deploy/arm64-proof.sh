@@ -3,7 +3,7 @@
 #
 #   sudo deploy/arm64-proof.sh [ROOTFS]      (default /var/tmp/gridgate-arm64/rootfs)
 #
-# 1. registers qemu-aarch64 with binfmt_misc (Debian's qemu-user-static; mounts binfmt_misc
+# 1. registers qemu-aarch64 with binfmt_misc (qemu-user-static's entry; mounts binfmt_misc
 #    when needed: works in a privileged container);
 # 2. debootstraps Debian bookworm arm64 (minbase + python3, python3-venv, libzbar0), reused
 #    when ROOTFS already has one;
@@ -32,24 +32,43 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
-    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+BINFMT=/proc/sys/fs/binfmt_misc
+if [ ! -e "$BINFMT/register" ]; then
+    # a container (or a host without systemd's automount) has the directory but nothing mounted
+    mount -t binfmt_misc binfmt_misc "$BINFMT" || {
+        say "cannot mount binfmt_misc on $BINFMT (needs CAP_SYS_ADMIN and a kernel with binfmt_misc)"
+        exit 1
+    }
 fi
-if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-    update-binfmts --enable qemu-aarch64 2>/dev/null || systemd-binfmt 2>/dev/null || true
+if [ ! -e "$BINFMT/qemu-aarch64" ]; then
+    # Register qemu-user-static's entry ourselves: binfmt-support (update-binfmts) is only a
+    # Recommends, and systemd-binfmt (/lib/systemd, not on PATH) needs no running systemd but
+    # would register every binfmt.d file. The line is qemu's own: flags OPF (F opens the
+    # interpreter now, so it works inside the chroot, which has no qemu binary).
+    conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+    if command -v update-binfmts >/dev/null; then
+        update-binfmts --enable qemu-aarch64
+    elif [ -f "$conf" ]; then
+        grep -v '^#' "$conf" | head -1 >"$BINFMT/register"
+    else
+        say "no qemu-aarch64 binfmt definition ($conf) from qemu-user-static"
+        exit 1
+    fi
 fi
-grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
-    say "qemu-aarch64 is not registered with binfmt_misc"
+grep -q '^enabled' "$BINFMT/qemu-aarch64" 2>/dev/null && grep -q '^enabled' "$BINFMT/status" || {
+    say "qemu-aarch64 is not registered with binfmt_misc (or binfmt_misc is disabled)"
     exit 1
 }
-grep -q '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || say "warning: binfmt entry lacks the F flag"
+grep -q '^flags:.*F' "$BINFMT/qemu-aarch64" || say "warning: binfmt entry lacks the F flag"
 
 # 2. the arm64 root
 if [ ! -f "$ROOTFS/etc/debian_version" ]; then
     say "debootstrap bookworm arm64 into $ROOTFS"
+    start=$(date +%s)
     mkdir -p "$ROOTFS"
     debootstrap --arch=arm64 --variant=minbase \
         --include=python3,python3-venv,libzbar0,ca-certificates bookworm "$ROOTFS" "$MIRROR"
+    say "debootstrapped in $(($(date +%s) - start)) s"
 fi
 [ "$(chroot "$ROOTFS" uname -m)" = aarch64 ] || {
     say "the chroot does not run as aarch64"

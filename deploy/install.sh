@@ -190,7 +190,8 @@ install_files() {
 }
 
 install_config() {
-    # /etc/gridgate (root:gridgate 0750, files group-readable); existing files are kept.
+    # /etc/gridgate (root:gridgate 0750, files group-readable; for the edge 1770 with edge.yaml
+    # the agent's own); existing files are kept.
     local etc="$ROOT/etc/gridgate"
     mkdir -p "$etc"
     chmod 0750 "$etc"
@@ -219,6 +220,12 @@ install_config() {
     chmod -R g+rX,o-rwx "$etc"
     host chown root:gridgate "$etc"
     host chgrp -R gridgate "$etc"
+    if [ "$ROLE" = edge ]; then
+        # A config the hub pushes replaces edge.yaml (keeping edge.yaml.prev): the agent may
+        # create files here, and the sticky bit lets it rename over only the files it owns.
+        chmod 1770 "$etc"
+        host chown gridgate:gridgate "$etc/edge.yaml"
+    fi
 }
 
 system_setup() {

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -46,7 +48,14 @@ from edge.version import agent_version
 from models import topics
 from models.base import utc_now
 from models.codec import decode
-from models.commands import CommandName, CommandResult, DeviceCommand
+from models.commands import (
+    RESTART_PENDING,
+    CommandName,
+    CommandResult,
+    ConfigPush,
+    DeviceCommand,
+    config_digest,
+)
 from models.events import GateAction, GateDecision, HealthCodeFormat, PassageEvent
 from models.status import ComponentVersions, DeviceStatus, DeviceWarning
 from models.trust import SignedTrustList
@@ -76,8 +85,36 @@ recording it is not actuated again when it closes."""
 
 
 def config_version(config: EdgeConfig) -> str:
-    """A short digest of the config in force (reported in the device status)."""
+    """A short digest of a config that has no file (an agent built in code)."""
     return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+
+
+def write_synced(path: Path, document: bytes, mode: int = 0o600) -> None:
+    """Create or truncate ``path`` (new files get ``mode``) and write ``document`` to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(document)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def write_config_file(path: Path, document: bytes) -> None:
+    """Replace ``path`` atomically with ``document`` (its mode kept), the old file kept as
+    ``<name>.prev``."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o640
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)  # a leftover keeps its own mode
+    write_synced(fresh, document, mode)
+    if path.exists():
+        previous = path.with_name(path.name + ".prev.new")
+        shutil.copy2(path, previous)
+        previous.replace(path.with_name(path.name + ".prev"))
+    fresh.replace(path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def build_actuator(config: ActuatorConfig) -> Actuator:
@@ -131,6 +168,9 @@ class EdgeAgent:
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self._config_lock = threading.RLock()  # a push and a reload_config never interleave
+        self._config_digest = self._file_digest() or config_version(config)
+        self._config_error: str | None = None  # why the last pushed config was refused
         self._qr, self._face_backend = qr, face_backend
         config.data_dir.mkdir(parents=True, exist_ok=True)
         config.data_dir.chmod(0o700)  # gallery encodings are biometric data
@@ -147,6 +187,7 @@ class EdgeAgent:
             OutboxConfig(path=config.path("outbox.db"), max_events=config.outbox_max_events)
         )
         subscriptions: dict[str, PayloadHandler] = {topics.trust_list(): self._on_trust_list}
+        subscriptions[topics.config(config.site_id, config.device_id)] = self._on_config_push
         self.gallery_sync: GallerySync | None = None
         if config.gallery is not None:
             self.gallery_sync = GallerySync(
@@ -267,15 +308,20 @@ class EdgeAgent:
             camera=reader.state,
             versions=ComponentVersions(
                 agent=agent_version(),
-                config=config_version(self.config),
+                config=self._config_digest,
                 gallery=self.gallery.version,
                 trust_list=str(self.trust.version) if self.trust.version is not None else None,
             ),
             trust_synced_at=self.trust.synced_at,
+            config_error=self._config_error,
             warnings=self._warnings(),
         )
 
     def _warnings(self) -> list[DeviceWarning]:
+        refused = [DeviceWarning.CONFIG_REFUSED] if self._config_error else []
+        return refused + self._trust_warnings()
+
+    def _trust_warnings(self) -> list[DeviceWarning]:
         synced = self.trust.synced_at
         if self.trust.version is None or synced is None:
             return [DeviceWarning.TRUST_LIST_MISSING]
@@ -319,9 +365,15 @@ class EdgeAgent:
 
     def reload_config(self) -> tuple[bool, str]:
         """Re-read the config file and rebuild the pipeline (decoders, verifiers, policies,
-        passage); sections that need a restart are named, not applied."""
+        passage); sections that need a restart are named, not applied, and until then the
+        status reports the file's version with ``-restart`` appended."""
+        with self._config_lock:
+            return self._reload_config()
+
+    def _reload_config(self) -> tuple[bool, str]:
         if self.config_path is None:
             return False, "this agent was started without a config file"
+        digest = self._file_digest()
         try:
             fresh = load_config(self.config_path)
         except ConfigError as exc:
@@ -344,10 +396,71 @@ class EdgeAgent:
             self.pipeline, self.config = pipeline, kept
         if event is not None:
             self._emit(event)
-        detail = f"config {config_version(kept)} applied"
+        version = digest or config_version(kept)
+        self._config_digest = version + RESTART_PENDING if restart else version
         if restart:
-            detail += f"; restart to apply: {', '.join(restart)}"
-        return True, detail
+            return True, f"config {version} applied in part; restart to apply: {', '.join(restart)}"
+        return True, f"config {version} applied"
+
+    def _file_digest(self) -> str | None:
+        try:
+            return config_digest(self.config_path.read_bytes()) if self.config_path else None
+        except OSError:
+            return None
+
+    def _on_config_push(self, payload: bytes) -> None:
+        push = decode(ConfigPush, payload)  # a bad payload is counted and logged by the link
+        if push.digest != self._config_digest:  # retained: it comes again on every reconnect
+            threading.Thread(
+                target=self.apply_pushed_config, args=(push,), name="edge-config", daemon=True
+            ).start()
+
+    def apply_pushed_config(self, push: ConfigPush) -> tuple[bool, str]:
+        """Check a config the hub pushed, write it over the config file (the old one kept as
+        ``.prev``) and reload; a refused one leaves the file alone and sets ``config_error``."""
+        with self._config_lock:
+            if push.digest == self._config_digest:
+                return True, f"config {push.digest} is in force"
+            if self._file_digest() == push.digest:  # written before; waits for a restart
+                return True, f"config {push.digest} written; restart to apply it in full"
+            problem = self._push_problem(push)
+            if problem is None and self.config_path is not None:
+                try:
+                    write_config_file(self.config_path, push.document.encode())
+                except OSError as exc:
+                    problem = f"cannot write {self.config_path}: {exc.strerror}"
+            if problem is not None:
+                self._config_error = f"config {push.digest} refused: {problem}"[:500]
+                log.warning("%s", self._config_error)
+                return False, self._config_error
+            self._config_error = None
+            ok, detail = self._reload_config()
+            log.info("pushed %s", detail)
+            return ok, detail
+
+    def _push_problem(self, push: ConfigPush) -> str | None:
+        """Why ``push`` cannot be applied here, or None."""
+        if self.config_path is None:
+            return "this agent was started without a config file"
+        document = push.document.encode()
+        if push.device_id != self.config.device_id:
+            return f"it is for device {push.device_id}"
+        if config_digest(document) != push.digest:
+            return "its digest does not match the document"
+        candidate = self.config_path.with_name(self.config_path.name + ".pushed")
+        try:
+            candidate.unlink(missing_ok=True)
+            write_synced(candidate, document)  # load_config reads files
+            fresh = load_config(candidate)
+        except ConfigError as exc:
+            return "; ".join(exc.problems)
+        except OSError as exc:
+            return f"cannot write next to {self.config_path}: {exc.strerror}"
+        finally:
+            candidate.unlink(missing_ok=True)
+        if (fresh.device_id, fresh.site_id) != (self.config.device_id, self.config.site_id):
+            return f"it names device {fresh.device_id} of site {fresh.site_id}"
+        return None
 
     def _on_trust_list(self, payload: bytes) -> None:
         if self._hub_key is None:

@@ -33,6 +33,7 @@ class DeviceWarning(StrEnum):
 
     TRUST_LIST_MISSING = "trust_list_missing"
     TRUST_LIST_STALE = "trust_list_stale"
+    CONFIG_REFUSED = "config_refused"
 
 
 class DeviceStatus(WireModel):
@@ -50,6 +51,12 @@ class DeviceStatus(WireModel):
     versions: ComponentVersions
     trust_synced_at: Timestamp | None = Field(
         None, title="Trust list synced", description="When a hub-signed trust list last arrived."
+    )
+    config_error: str | None = Field(
+        None,
+        max_length=500,
+        title="Config refused",
+        description="Why the last config the hub pushed was not applied (the old one stays).",
     )
     warnings: list[DeviceWarning] = Field(
         default_factory=list, max_length=16, title="Warnings", description="Shown on the dashboard."

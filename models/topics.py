@@ -13,6 +13,7 @@ gridgate/v1/dev/<site>/<device>/cmd                    hub→edge   1        no
 gridgate/v1/dev/<site>/<device>/cmd/reply              edge→hub   1        no
 gridgate/v1/dev/<site>/<device>/registrations          edge→hub   1        no
 gridgate/v1/dev/<site>/<device>/registrations/ack      hub→edge   1        no
+gridgate/v1/dev/<site>/<device>/config                 hub→edge   1        yes
 gridgate/v1/site/<site>/gallery                        hub→edges  1        yes
 gridgate/v1/trust                                      hub→edges  1        yes
 gridgate/v1/alerts/<grid>                              hub→grid   1        no
@@ -41,6 +42,7 @@ class DeviceChannel(StrEnum):
     CMD_REPLY = "cmd/reply"
     REGISTRATIONS = "registrations"
     REGISTRATION_ACK = "registrations/ack"
+    CONFIG = "config"
 
 
 class TopicError(ValueError):
@@ -91,6 +93,11 @@ def registrations(site_id: str, device_id: str) -> str:
 def registration_ack(site_id: str, device_id: str) -> str:
     """Where the hub acknowledges a kiosk's registration requests."""
     return device(site_id, device_id, DeviceChannel.REGISTRATION_ACK)
+
+
+def config(site_id: str, device_id: str) -> str:
+    """The device's retained pushed config (``gridgate-hub devices push-config``)."""
+    return device(site_id, device_id, DeviceChannel.CONFIG)
 
 
 def gallery(site_id: str) -> str:
@@ -165,6 +172,7 @@ def topic_map() -> list[dict[str, str]]:
         (f"{ROOT}/dev/{s}/{d}/cmd/reply", "edge→hub", "CommandResult", "1", "no"),
         (f"{ROOT}/dev/{s}/{d}/registrations", "edge→hub", "RegistrationRequest", "1", "no"),
         (f"{ROOT}/dev/{s}/{d}/registrations/ack", "hub→edge", "RegistrationAck", "1", "no"),
+        (f"{ROOT}/dev/{s}/{d}/config", "hub→edge", "ConfigPush", "1", "yes"),
         (f"{ROOT}/site/{s}/gallery", "hub→edges", "gallery manifest", "1", "yes"),
         (f"{ROOT}/trust", "hub→edges", "signed trust list", "1", "yes"),
         (f"{ROOT}/alerts/<grid>", "hub→grid workers", "Alert", "1", "no"),

@@ -115,7 +115,8 @@ def test_edge_unit_is_hardened_with_a_watchdog() -> None:
     assert unit["Restart"] == ["on-failure"]
     assert int(unit["WatchdogSec"][0]) >= 10
     assert unit["ProtectSystem"] == ["strict"]
-    assert unit["ReadWritePaths"] == ["/var/lib/gridgate-edge"]
+    # /etc/gridgate for pushed configs (sticky, edge.yaml the agent's: see install.sh)
+    assert unit["ReadWritePaths"] == ["/var/lib/gridgate-edge /etc/gridgate"]
     assert unit["NoNewPrivileges"] == unit["PrivateTmp"] == ["yes"]
     assert unit["User"] == ["gridgate"]
     assert set(unit["SupplementaryGroups"][0].split()) == {"video", "gpio"}
@@ -136,6 +137,9 @@ def test_hub_units_run_from_the_current_release() -> None:
         assert unit["ReadWritePaths"] == ["/var/lib/gridgate-hub"]
         assert unit["ProtectSystem"] == ["strict"]
         assert unit["Restart"] == ["on-failure"]
+    # a dead worker's session stops taking a share of events within a minute (SCALING.md)
+    assert "GRIDGATE_HUB_SESSION_EXPIRY_S=60" in worker["Environment"]
+    assert not any("SESSION_EXPIRY" in line for line in hub.get("Environment", []))
 
 
 def _rendered_units(staged: Path, tmp_path: Path) -> list[Path]:
@@ -203,6 +207,7 @@ def test_install_stages_the_release_layout(staged: Path) -> None:
     assert (staged / "etc/udev/rules.d/90-gridgate-gpio.rules").is_file()
     assert yaml.safe_load((staged / "etc/gridgate/edge.yaml").read_text())["device_id"]
     assert (staged / "var/lib/gridgate-edge").stat().st_mode & 0o777 == 0o700
+    assert (staged / "etc/gridgate").stat().st_mode & 0o7777 == 0o1770  # pushed configs
     # the commands on PATH run the current release, non-editable (its own copy of edge/)
     command = staged / "usr/local/bin/gridgate-edge"
     run = subprocess.run(
@@ -304,6 +309,25 @@ def test_compose_names_the_three_services_with_healthchecks() -> None:
     assert "broker config" in services["hub-init"]["command"][-1]
     url = services["hub"]["environment"]["GRIDGATE_HUB_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+
+
+def test_compose_scale_profile_adds_a_second_ingest_worker() -> None:
+    services = _compose()["services"]
+    worker = services["ingest-worker"]
+    assert worker["profiles"] == ["scale"]  # only with `docker compose --profile scale up`
+    assert worker["command"][:2] == ["gridgate-hub", "ingest"]
+    client_id = worker["command"][worker["command"].index("--client-id") + 1]
+    assert client_id != "gridgate-hub" and client_id.startswith("hub-ingest-")
+    assert worker["network_mode"] == "service:mosquitto"  # the hub listener is loopback
+    assert (
+        worker["environment"]["GRIDGATE_HUB_DATABASE_URL"]
+        == (services["hub"]["environment"]["GRIDGATE_HUB_DATABASE_URL"])
+    )  # the same PostgreSQL
+    assert worker["environment"]["GRIDGATE_HUB_SESSION_EXPIRY_S"] == "60"
+    assert worker["healthcheck"]["disable"]  # no API: the image's check would probe the hub's
+    assert worker["depends_on"]["hub"]["condition"] == "service_healthy"
+    assert worker["build"] == services["hub"]["build"]  # the same image
+    assert all("profiles" not in services[name] for name in ("hub", "mosquitto", "postgres"))
 
 
 def test_dockerfile_installs_from_the_lock() -> None:

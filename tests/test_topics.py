@@ -14,6 +14,13 @@ def test_device_topics_follow_the_map() -> None:
     assert topics.cmd_reply("site-a", "gate-01").endswith("/cmd/reply")
     assert topics.alerts("grid-3") == "gridgate/v1/alerts/grid-3"
     assert not topics.trust_list().startswith("/")
+    assert topics.config("site-a", "gate-01") == "gridgate/v1/dev/site-a/gate-01/config"
+
+
+def test_the_pushed_config_topic_is_in_the_map_and_retained() -> None:
+    (row,) = [r for r in topics.topic_map() if r["topic"].endswith("/config")]
+    assert (row["direction"], row["payload"], row["retained"]) == ("hub→edge", "ConfigPush", "yes")
+    assert len(topics.topic_map()) == len(DeviceChannel) + 3  # + gallery, trust list, alerts
 
 
 @pytest.mark.parametrize("channel", list(DeviceChannel))

@@ -2,7 +2,8 @@
 and revoke them; each change rewrites the broker files and reloads the broker.
 
 Exit codes: 0 done, 2 invalid input or no broker profile yet, 3 the id is taken or already
-revoked, 4 no such device.
+revoked, 4 no such device, 5 a pushed config was refused by the device or not applied within
+``--wait``, 6 the broker did not take the push.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from hub.devices.registry import (
     list_devices,
 )
 from hub.faces.vault import FaceVault
+from hub.mqtt import PublishError, hub_publisher
 from hub.store.db import Store
 from models.base import utc_now
 
 app = typer.Typer(help="Edge devices and their broker credentials.", no_args_is_help=True)
 
-EXIT_INVALID, EXIT_CONFLICT, EXIT_UNKNOWN = 2, 3, 4
+EXIT_INVALID, EXIT_CONFLICT, EXIT_UNKNOWN, EXIT_NOT_APPLIED, EXIT_BROKER = 2, 3, 4, 5, 6
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
@@ -144,6 +146,65 @@ def revoke_command(
         report_reload(done.broker.reload)
 
 
+@app.command("push-config")
+def push_config(
+    device_id: Annotated[str, typer.Argument(help="The device the config is for.")],
+    file: Annotated[Path, typer.Option("--file", help="The edge config (edge.yaml) to push.")],
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="Seconds to wait for the device to report it."),
+    ] = 0,
+    issued_by: Annotated[str, typer.Option("--by", help="Who pushes (kept in the push).")] = (
+        "gridgate-hub"
+    ),
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate an edge config, record its digest for the device and send it (retained); the
+    device applies it on (re)connect and reports the digest as its config version."""
+    from edge.config import ConfigError  # the edge's schema (imports OpenCV): only here
+    from hub.devices.config_push import ConfigPushError, prepare_push, send_push, wait_for_outcome
+
+    given: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir}
+    try:
+        settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+        document = file.read_bytes()
+    except (ValidationError, ValueError) as exc:
+        fail(f"invalid settings: {exc}")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    store = Store.open(settings.database_url)
+    publisher = hub_publisher(settings, "config")
+    try:
+        with store.transaction() as session:  # committed only once the broker took it
+            topic, push = prepare_push(
+                session, device_id, document, str(file), utc_now(), issued_by[:64]
+            )
+            publisher.connect()
+            send_push(publisher, topic, push)
+    except UnknownDeviceError as exc:
+        fail(str(exc), EXIT_UNKNOWN)
+    except DeviceError as exc:
+        fail(str(exc), EXIT_CONFLICT)
+    except (ConfigError, ConfigPushError) as exc:
+        fail(f"not pushed: {exc}")
+    except PublishError as exc:
+        fail(f"not pushed: {exc}", EXIT_BROKER)
+    finally:
+        publisher.close()
+        store.close()
+    site_id = topic.split("/")[3]
+    console.print(f"pushed config {push.digest} to {device_id} (site {site_id})")
+    if wait <= 0:
+        return
+    outcome = wait_for_outcome(settings, site_id, device_id, push.digest, wait)
+    if outcome is None:
+        fail(f"{device_id} did not report config {push.digest} within {wait:g} s", EXIT_NOT_APPLIED)
+    if not outcome.applied:
+        fail(f"{device_id} refused it: {outcome.detail}", EXIT_NOT_APPLIED)
+    console.print(f"[green]applied:[/green] {outcome.detail}")
+
+
 @app.command("list")
 def list_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """The devices, their credential method and state."""
@@ -171,7 +232,7 @@ def list_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> 
 
 @app.command("lagging")
 def lagging_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """Devices whose applied gallery or trust list is behind (from their last status)."""
+    """Devices whose applied config, gallery or trust list is behind (from their last status)."""
     given: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir}
     try:
         settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
@@ -184,7 +245,7 @@ def lagging_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) 
     finally:
         store.close()
     if not lags:
-        console.print("every reporting device has the expected gallery and trust list")
+        console.print("every reporting device has the expected config, gallery and trust list")
         return
     table = Table("device", "site", "component", "has", "expected", "online", title="lagging")
     for lag in lags:
@@ -200,4 +261,5 @@ def lagging_command(database_url: DatabaseUrl = None, data_dir: DataDir = None) 
 
 
 def _short(version: str | None) -> str:
-    return "-" if version is None else (version[:12] + "…" if len(version) > 16 else version)
+    # config digests (16, or 24 with "-restart") in full; gallery digests shortened
+    return "-" if version is None else (version[:12] + "…" if len(version) > 24 else version)

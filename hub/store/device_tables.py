@@ -1,4 +1,5 @@
-"""The device registry: which edge devices may talk to the broker, and with which credential."""
+"""The device registry (which edge devices may talk to the broker, with which credential, and
+the config pushed to each) and the fleet-wide versions the hub published."""
 
 from __future__ import annotations
 
@@ -27,3 +28,16 @@ class RegisteredDeviceRow(Base):
     """Client certificate serial number (hex), when the device authenticates with a certificate."""
     cert_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     """SHA-256 fingerprint (hex) of the client certificate."""
+    config_digest: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Digest of the config last pushed to the device (``devices push-config``)."""
+    config_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class PublishedVersionRow(Base):
+    """The version of a fleet-wide component the hub last published (e.g. the trust list)."""
+
+    __tablename__ = "published_versions"
+
+    component: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

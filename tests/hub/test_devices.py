@@ -161,8 +161,9 @@ def test_the_acl_spells_out_each_devices_site_and_leaves_out_revoked_ones() -> N
     assert f"topic read {topics.cmd('site-a', 'gate-01')}" in gate
     assert f"topic read {topics.gallery('site-a')}" in gate
     assert f"topic read {topics.trust_list()}" in gate
+    assert f"topic read {topics.config('site-a', 'gate-01')}" in gate  # pushed configs
     rules = [line for line in gate if line.startswith("topic ")]
-    assert len(rules) == 7
+    assert len(rules) == 8
     assert [rule for rule in rules if "site-b" in rule or "+" in rule or "#" in rule] == []
     hub = blocks["user gridgate-hub"]
     events = topics.all_devices(DeviceChannel.EVENTS)
