@@ -49,6 +49,7 @@ from hub.reports.desk import ReportDesk
 from hub.reports.retention import DailyPurge
 from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
+from hub.tasks.daily import DailyTasks
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class Hub:
                 partial(remind_due, after=timedelta(hours=settings.remind_after_h)),
                 raise_group_code_alerts,
                 DailyPurge(settings.report_retention_days, settings.zone),
+                DailyTasks(settings.zone),
             ],
         )
         self.api: FastAPI | None = (

@@ -168,7 +168,7 @@ def run_demo(data_dir: Path, api_port: int, residents: int, seconds: float | Non
     base = f"http://127.0.0.1:{api_port}"
     console.print(
         f"\n[bold green]gridgate demo running[/]\n"
-        f"  dashboard    {base}/\n"
+        f"  dashboard    {base}/  (alerts live; passages under 通行记录 / Passages)\n"
         f"    operator   user [bold]operator[/]  password [bold]{logins['operator']}[/]\n"
         f"    grid worker user [bold]worker[/]    password [bold]{logins['worker']}[/]"
         f"  (phone view; grid of {people.grid_worker_id})\n"

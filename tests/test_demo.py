@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,3 +45,32 @@ def test_demo_shows_registered_passages_and_alerts(tmp_path: Path, photos: dict[
     assert {AlertRule.UNREGISTERED_PERSON, AlertRule.RED_CODE} <= rules
     assert [d.device_id for d in devices] == ["gate-01"]
     assert devices[0].online is False  # stopped cleanly: the offline status was published
+
+
+def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path, photos: dict[str, Path]) -> None:
+    command = shutil.which("gridgate-demo", path=str(Path(sys.executable).parent))
+    assert command is not None, "gridgate-demo is not installed in this environment"
+    options = ["--data-dir", str(tmp_path / "demo"), "--port", str(free_port())]
+    demo = subprocess.Popen(
+        [command, *options, "--residents", "50", "--seconds", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert demo.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in demo.stdout:  # the banner comes once the hub, its API and the gate run
+            seen.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        assert any("gridgate demo running" in line for line in seen), "".join(seen)
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0, "".join(seen) + rest
+    assert "stopped cleanly" in rest and "Traceback" not in rest

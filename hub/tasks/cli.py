@@ -61,7 +61,7 @@ def report(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write the daily close-out per grid as CSV or XLSX."""
+    """Write the daily close-out per grid and site as CSV or XLSX."""
     if out.suffix.lower() not in (".csv", ".xlsx"):
         fail(f"{out}: the file name must end in .csv or .xlsx")
     target, tz = _day(day, zone)
@@ -75,4 +75,5 @@ def report(
         out.write_bytes(to_csv(rows).encode("utf-8-sig"))
     else:
         out.write_bytes(to_xlsx(rows))
-    console.print(f"close-out of {target}: {len(rows)} grid(s) → {out}")
+    grids = sum(1 for row in rows if row.site_id is None)
+    console.print(f"close-out of {target}: {grids} grid(s), {len(rows) - grids} site(s) → {out}")

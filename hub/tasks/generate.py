@@ -52,9 +52,12 @@ def generate_tasks(
     drafts = [
         d for d in _drafts(session, day, now, test_interval) if grids is None or d.grid_id in grids
     ]
-    existing = set(
-        session.execute(select(TaskRow.kind, TaskRow.subject).where(TaskRow.day == day)).tuples()
-    )
+    existing: set[tuple[str, str]] = {
+        (kind, subject)
+        for kind, subject in session.execute(
+            select(TaskRow.kind, TaskRow.subject).where(TaskRow.day == day)
+        )
+    }
     fresh = [d for d in drafts if (str(d.kind), d.subject) not in existing]
     assign = _assigner(session, day, {d.grid_id for d in fresh})
     added: Counter[str] = Counter()

@@ -10,18 +10,30 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.alerts.escalation import Escalator
 from hub.alerts.lifecycle import escalate_due, remind_due
 from hub.api.main import create_app
 from hub.auth.roles import Role
 from hub.config import HubSettings
+from hub.ledger import sample
+from hub.ledger.address_search import address_text
 from hub.push.sse import SseBroadcaster, Subscription
 from hub.store import Store
 from hub.store.alert_tables import AlertAuditRow, AlertRow
-from models.alerts import Alert, AlertState
-from models.base import utc_now
+from hub.store.events import store_events
+from hub.store.ledger_tables import AddressRow, ResidentRow
+from models.alerts import Alert, AlertRule, AlertState
+from models.base import new_id, utc_now
+from models.events import (
+    Direction,
+    DoorPlateObservation,
+    GateAction,
+    GateDecision,
+    PassageEvent,
+)
+from models.identity import mask_name
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import TEST_SECRET
 from tests.support.grids import raise_alert, seed_grids
@@ -187,3 +199,73 @@ def test_acknowledged_alerts_left_unhandled_are_reminded_then_again_later(
             select(AlertAuditRow.action).where(AlertAuditRow.alert_id == alert.alert_id)
         ).all()
     assert actions[-1] == "reminded"
+
+
+def test_the_detail_names_the_resident_and_suggests_leads_in_the_alerts_grid(
+    client: TestClient, store: Store
+) -> None:
+    generated = sample.generate(20, seed=3)
+    sample.load(store, generated, b"identity-key-for-lifecycle-tests-0000")
+    grid = generated.grids[0]["grid_id"]
+    with store.transaction() as session:
+        shared = (
+            select(ResidentRow.address_code)
+            .where(ResidentRow.address_code.is_not(None))
+            .group_by(ResidentRow.address_code)
+            .having(func.count() > 1)
+        )
+        holder = session.scalars(
+            select(ResidentRow).where(ResidentRow.address_code.in_(shared)).limit(1)
+        ).first()
+        assert holder is not None and holder.address_code is not None
+        plate, holder_id, holder_ref = holder.address_code, holder.resident_id, holder.holder_ref
+        name, phone = holder.name, holder.phone
+        event = PassageEvent(
+            event_id=new_id(),
+            device_id="gate-01",
+            site_id="site-a",
+            gate_id="east",
+            direction=Direction.ENTRY,
+            occurred_at=utc_now(),
+            observations=[DoorPlateObservation(address_code=plate, seen_at=utc_now())],
+            decision=GateDecision(action=GateAction.OBSERVE),
+        )
+        store_events(session, [event])
+    operator = bearer(client, "ops")
+
+    # a red pass whose holder is in the ledger, raised before they were matched: no resident_id
+    red = raise_alert(store, grid, holder_ref, rule=AlertRule.RED_CODE)
+    detail = client.get(f"/api/alerts/{red.alert_id}", headers=operator).json()
+    assert detail["resident"]["resident_id"] == holder_id
+    assert detail["resident"]["address_code"] == plate
+    assert "*" in detail["resident"]["id_masked"]
+    lead, *household = detail["suggestions"]
+    assert lead.startswith(mask_name(name)) and f"({plate})" in lead
+    assert phone not in lead and phone[-4:] in lead  # the phone masked
+    (others,) = household  # the others registered at the holder's address: close contacts
+    assert others.startswith(f"{address_text_of(store, plate)} ({plate}): ")
+    assert mask_name(name) not in others.split(": ", 1)[1].split(", ")
+
+    # an unregistered face with the household's door plate: who is registered there
+    face = raise_alert(store, grid, "face:stranger", event_id=event.event_id)
+    detail = client.get(f"/api/alerts/{face.alert_id}", headers=operator).json()
+    assert detail["resident"] is None
+    (registered,) = detail["suggestions"]
+    assert registered.startswith(f"{address_text_of(store, plate)} ({plate}): ")
+    assert mask_name(name) in registered and name not in registered
+
+    # the same plate seen by an alert of another grid: nothing from this grid leaks into it
+    foreign = raise_alert(store, "G-B", "face:elsewhere", event_id=event.event_id)
+    detail = client.get(f"/api/alerts/{foreign.alert_id}", headers=operator).json()
+    assert detail["suggestions"] == [] and detail["seen"]["door_plates"] == [plate]
+    assert (
+        client.get(f"/api/alerts/{face.alert_id}", headers=bearer(client, "wang")).status_code
+        == 404
+    )
+
+
+def address_text_of(store: Store, code: str) -> str:
+    with store.sessions() as session:
+        row = session.get(AddressRow, code)
+        assert row is not None
+        return address_text(row)

@@ -115,7 +115,8 @@ def daily_report(
         Literal["json", "csv", "xlsx"], Query(alias="format", description="json, csv or xlsx")
     ] = "json",
 ) -> list[CloseOut] | Response:
-    """The daily close-out per grid; ``format=csv|xlsx`` downloads a file."""
+    """The daily close-out per grid, each followed by its sites; ``format=csv|xlsx`` downloads
+    a file."""
     target = _today(settings, day)
     with store.sessions() as session:
         rows = close_out(session, target, settings.zone, caller.grids)

@@ -1,6 +1,6 @@
 // gridgate dashboard: login, live alert feed (SSE over fetch, so the token stays in a header),
-// alert actions and detail, devices and ledger coverage. No framework, no CDN.
-import { LABELS, RESOLUTIONS, STEPS, TASK_RESULTS } from "./i18n.js";
+// alert actions and detail, passages, devices and ledger coverage. No framework, no CDN.
+import { LABELS, RESOLUTIONS, STEPS, SUMMARIES, TASK_RESULTS, VEHICLE_WHERE } from "./i18n.js";
 
 const state = {
   token: sessionStorage.getItem("gridgate.token"),
@@ -10,10 +10,51 @@ const state = {
   selected: null,
   stream: null,
   vehicles: [],
+  passages: [],
 };
 
 const $ = (selector) => document.querySelector(selector);
 const t = (key) => LABELS[state.lang][key] ?? key;
+const fill = (key, parts) => t(key).replace(/\{(\d)\}/g, (_, n) => parts[Number(n) - 1] ?? "");
+
+// ---- hub-written text (alert summaries, audit details) in the page's language ---------------
+function summary(text) {
+  if (state.lang === "en" || !text) return text;
+  for (const [key, pattern] of SUMMARIES) {
+    const found = text.match(pattern);
+    if (found) return fill(`summary.${key}`, found.slice(1).map(piece));
+  }
+  return text;
+}
+
+function piece(part) {
+  if (part === undefined || /^\d+$/.test(part)) return part ?? "";
+  const vehicle = part.match(VEHICLE_WHERE);
+  if (vehicle) {
+    const [, plate, seat, lane, where, bound] = vehicle;
+    return [fill("where.vehicle", [plate, seat]), lane ? fill("where.lane", [lane]) : null,
+      fill("where.at", [place(where)]), bound ? fill("where.bound_for", [bound]) : null].filter(Boolean).join("，");
+  }
+  if (`gate_action.${part}` in LABELS.en) return t(`gate_action.${part}`);
+  const inner = summary(part);
+  return inner === part ? place(part) : inner;
+}
+
+function place(where) {  // "S0001/S0001-entry (entry)" → "S0001/S0001-entry（进）"
+  return where.replace(/ \((entry|exit)\)$/, (_, direction) => `（${t(`direction.${direction}`)}）`);
+}
+
+function auditAction(action) {
+  const [name, step] = action.split(":");
+  if (name === "sweep" && step) return `${t("action.sweep")} · ${t(`step.${step}`)}`;
+  return `action.${action}` in LABELS.en ? t(`action.${action}`) : action;
+}
+
+function auditDetail(entry) {
+  if (entry.action !== "resolved") return summary(entry.detail);
+  const [resolution, ...note] = entry.detail.split(": ");
+  return RESOLUTIONS.includes(resolution) ? [t(`resolution.${resolution}`), ...note].join(": ") : entry.detail;
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -53,6 +94,7 @@ function applyLabels() {
   $("#live").textContent = state.stream ? t("live") : t("offline");
   if (state.me) renderAlerts();
   $("#vehicle-list").replaceChildren(...state.vehicles.map(vehicleCard));
+  $("#passage-list").replaceChildren(...state.passages.map(passageCard));
 }
 
 // ---- login ---------------------------------------------------------------------------------
@@ -129,7 +171,7 @@ function renderHousehold(file) {
         onclick: () => householdPost(`residents/${encodeURIComponent(r.resident_id)}/move-out`) }, t("move_out")))));
   $("#household-open").replaceChildren(
     ...file.open_tasks.map((x) => el("li", {}, `${t(`task.${x.kind}`)} · ${x.day}`)),
-    ...file.open_alerts.map((a) => el("li", {}, `${t(`rule.${a.rule}`)} · ${t(`state.${a.state}`)} · ${a.summary}`)));
+    ...file.open_alerts.map((a) => el("li", {}, `${t(`rule.${a.rule}`)} · ${t(`state.${a.state}`)} · ${summary(a.summary)}`)));
   $("#household-visits").replaceChildren(...file.last_visits.map((v) =>
     el("li", { "data-result": v.result }, `${v.done_at ? when(v.done_at) : v.day} ${v.done_by ?? ""} ${t(`task.${v.kind}`)} ${v.result ? t(v.result) : ""} ${v.note}`)));
 }
@@ -268,7 +310,7 @@ function renderAlerts() {
         alert.repeat_count > 1 ? el("span", { class: "repeat" }, `${alert.repeat_count}${t("repeats")}`) : null,
         el("span", { class: "state" }, t(`state.${alert.state}`)),
         alert.escalated ? el("span", { class: "escalated" }, t("escalated")) : null),
-      el("div", { class: "summary" }, alert.summary),
+      el("div", { class: "summary" }, summary(alert.summary)),
       el("div", { class: "meta" }, `${t("grid")} ${alert.grid_id} · ${t("gate")} ${alert.gate_id ?? "-"} · ${when(alert.updated_at)}`),
       actions(alert),
       el("button", { type: "button", class: "link", "data-action": "details",
@@ -282,25 +324,56 @@ async function showDetail(alertId) {
   const detail = await api(`/api/alerts/${alertId}`);
   const { alert, seen, resident } = detail;
   const rows = (pairs) => el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "-")]));
+  const colour = (c) => (c ? t(`code.${c}`) : null);
   $("#alert-detail").hidden = false;
-  $("#alert-detail").replaceChildren(
+  $("#alert-detail").replaceChildren(...[
     el("h3", {}, t(`rule.${alert.rule}`), " · ", t(`state.${alert.state}`)),
+    el("p", { class: "summary" }, summary(alert.summary)),
     rows([[t("grid"), alert.grid_id], [t("site"), alert.site_id], [t("gate"), alert.gate_id],
       [t("raised"), when(alert.raised_at)]]),
     el("h4", {}, t("seen")),
     seen ? rows([
-      [t("device"), `${seen.device_id} (${seen.direction}, ${seen.gate_action})`],
-      [t("faces"), seen.faces.map((f) => `#${f.track_id} ${f.edge_decision} q=${f.quality.toFixed(2)}`).join(", ") || t("none")],
-      [t("codes"), seen.codes.map((c) => `${c.format} ${c.status} ${c.colour ?? ""} ${c.reasons.join(" ")}`).join(", ") || t("none")],
+      [t("device"), `${seen.device_id} (${t(`direction.${seen.direction}`)}, ${t(`gate_action.${seen.gate_action}`)})`],
+      [t("faces"), seen.faces.map((f) => `#${f.track_id} ${t(`decision.${f.edge_decision}`)} q=${f.quality.toFixed(2)}`).join(", ") || t("none")],
+      [t("codes"), seen.codes.map((c) => [c.format, t(`code_status.${c.status}`), colour(c.colour), ...c.reasons]
+        .filter(Boolean).join(" ")).join(", ") || t("none")],
       [t("plates"), seen.door_plates.join(", ") || t("none")],
     ]) : el("p", { class: "muted" }, t("none")),
     el("h4", {}, t("resident")),
-    resident ? rows([["", `${resident.name} ${resident.id_masked}`], ["", resident.phone],
-      ["", resident.address_code], ["", resident.code_colour]]) : el("p", { class: "muted" }, t("none")),
+    resident ? el("div", { class: "resident", "data-resident-id": resident.resident_id }, rows([
+      [t("name"), resident.name], [t("id_number"), resident.id_masked], [t("phone"), resident.phone || null],
+      [t("address"), resident.address_code], [t("code_colour"), colour(resident.code_colour)],
+      ...(resident.quarantine_until ? [[t("quarantined"), resident.quarantine_until]] : []),
+    ])) : el("p", { class: "muted" }, t("none")),
     detail.suggestions.length ? el("h4", {}, t("suggestions")) : null,
     detail.suggestions.length ? el("ul", { class: "suggestions" }, detail.suggestions.map((x) => el("li", {}, x))) : null,
     el("h4", {}, t("audit")),
-    el("ol", { class: "audit" }, detail.audit.map((a) => el("li", {}, `${when(a.at)} ${a.actor} ${a.action} ${a.detail}`))));
+    el("ol", { class: "audit" }, detail.audit.map((a) => el("li", { "data-action": a.action },
+      `${when(a.at)} ${a.actor} ${auditAction(a.action)} ${auditDetail(a)}`))),
+  ].filter(Boolean));
+}
+
+// ---- passages at the caller's gates --------------------------------------------------------
+const PASSAGE_POLL_MS = 3000;
+
+async function loadPassages() {
+  state.passages = await api("/api/passages?limit=50");
+  $("#passage-list").replaceChildren(...state.passages.map(passageCard));
+  $("#passage-count").textContent = String(state.passages.length);
+  $("#passages-empty").hidden = state.passages.length > 0;
+}
+
+function passageCard(p) {
+  const action = p.action ?? "unknown";
+  return el("li", { class: `card passage gate-${action}`, "data-event-id": p.event_id,
+    "data-gate-action": action, "data-resident-id": p.resident_id },
+    el("div", { class: "alert-head" },
+      el("span", { class: "badge" }, p.action ? t(`gate_action.${p.action}`) : "-"),
+      el("strong", {}, p.resident ?? t("unidentified")),
+      el("span", { class: "state" }, t(`direction.${p.direction}`))),
+    el("div", { class: "meta" }, `${when(p.occurred_at)} · ${t("site")} ${p.site_id} · ${t("gate")} ${p.gate_id} · ` +
+      `${t("faces")} ${p.faces} · ${t("codes")} ${p.codes}`),
+    p.reasons.length ? el("div", { class: "meta" }, p.reasons.join(", ")) : null);
 }
 
 // ---- devices and coverage ------------------------------------------------------------------
@@ -361,17 +434,23 @@ async function recordTask(taskId, result) {
 async function loadReport() {
   const rows = await api("/api/reports/daily");
   const cells = ["households", "occupied", "vacant", "reached", "away", "unreachable", "alerts_opened", "alerts_closed"];
-  $("#report-table tbody").replaceChildren(...rows.map((r) =>
-    el("tr", { "data-grid-id": r.grid_id }, el("td", {}, `${r.grid_name} (${r.grid_id})`),
+  $("#report-table tbody").replaceChildren(...rows.map((r) => r.site_id
+    ? el("tr", { class: "site-row", "data-site-id": r.site_id }, el("td", {}, ""),
+      el("td", {}, `${r.site_name} (${r.site_id})`),
+      cells.map((c) => el("td", {}, r[c])), el("td", {}, `${r.tasks_done}/${r.tasks}`))
+    : el("tr", { "data-grid-id": r.grid_id }, el("td", {}, `${r.grid_name} (${r.grid_id})`), el("td", {}, ""),
       cells.map((c) => el("td", {}, r[c])), el("td", {}, `${r.tasks_done}/${r.tasks}`))));
   const chart = (label, pairs) => el("figure", { class: "chart" }, el("figcaption", {}, label),
     pairs.map(([name, value, max]) => el("div", { class: "chart-row" }, el("span", {}, name),
       el("span", { class: "bar wide" }, el("span", { style: `width:${max ? (100 * value) / max : 0}%` })),
       el("span", {}, value))));
-  $("#report-charts").replaceChildren(...rows.map((r) => chart(`${r.grid_name} (${r.grid_id})`, [
+  const grids = rows.filter((r) => !r.site_id);
+  $("#report-charts").replaceChildren(...grids.map((r) => chart(`${r.grid_name} (${r.grid_id})`, [
     [t("tasks_done"), r.tasks_done, r.tasks],
     [t("reached"), r.reached, r.tasks],
     [t("alerts_closed"), r.alerts_closed, Math.max(r.alerts_opened, r.alerts_closed)],
+    ...rows.filter((x) => x.site_id && x.grid_id === r.grid_id).map((x) =>
+      [`${t("alerts_opened")} · ${x.site_name}`, x.alerts_opened, Math.max(r.alerts_opened, 1)]),
   ])));
 }
 
@@ -477,6 +556,7 @@ function showTab(name) {
   if (name === "group") loadGroup();
   if (name === "registrations") loadRegistrations();
   if (name === "vehicles") loadVehicles();
+  if (name === "passages") loadPassages();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -524,6 +604,9 @@ document.addEventListener("DOMContentLoaded", () => {
       loadVehicles().catch(() => {});
     }
   }, 10000);
+  setInterval(() => {  // passages are not on the alert stream: poll while the tab is open
+    if (state.me && !$("#tab-passages").hidden) loadPassages().catch(() => {});
+  }, PASSAGE_POLL_MS);
   applyLabels();
   start();
 });
