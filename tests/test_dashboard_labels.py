@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from models.status import DeviceWarning
+
 STATIC = Path(__file__).resolve().parents[1] / "hub" / "web" / "static"
 KEY = re.compile(r'(?:"([\w.]+)"|\b(\w+)):\s*"')
 
@@ -29,3 +31,9 @@ def test_every_fixed_label_used_by_the_page_exists() -> None:
     used |= set(re.findall(r'\bt\("([\w.]+)"\)', script))
     missing = used - _labels("en")
     assert not missing, f"labels used but not defined: {sorted(missing)}"
+
+
+def test_every_device_warning_has_a_label() -> None:
+    """Warnings come from the edges' status (models.status), shown as ``warning.<value>``."""
+    missing = {f"warning.{w.value}" for w in DeviceWarning} - _labels("en")
+    assert not missing, f"device warnings without a label: {sorted(missing)}"
