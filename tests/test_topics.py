@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from models import topics
@@ -66,3 +69,11 @@ def test_topic_strings_live_only_in_the_topic_module() -> None:
         if path.name != "topics.py" and "gridgate/v1" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_the_architecture_doc_lists_every_topic() -> None:
+    """docs/ARCHITECTURE.md's topic map names each topic of :func:`topics.topic_map`."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ARCHITECTURE.md").read_text("utf-8")
+    listed = set(re.findall(r"^\| `([^`]+)` \|", doc, re.M))
+    missing = {row["topic"] for row in topics.topic_map()} - listed
+    assert not missing, f"topics missing from docs/ARCHITECTURE.md: {sorted(missing)}"
