@@ -44,6 +44,7 @@ from hub.push.mqtt import MqttAlertChannel
 from hub.push.personal import PersonalChannel
 from hub.push.recipients import RecipientDirectory
 from hub.push.sse import SseBroadcaster
+from hub.push.webhook import WebhookChannel, worker_webhooks
 from hub.registrations.desk import RegistrationDesk
 from hub.reports.desk import ReportDesk
 from hub.reports.retention import DailyPurge
@@ -141,12 +142,18 @@ class Hub:
 
     def _default_channels(self) -> list[AlertChannel]:
         s = self.settings
-        return [
+        channels: list[AlertChannel] = [
             self.alerts_stream,
             MqttAlertChannel(hub_publisher(s, "push")),
             PersonalChannel("sms", self.recipients, self.sms),
             PersonalChannel("email", self.recipients, LogSender("email")),
         ]
+        if s.webhook_secret is not None:  # webhooks are only ever sent signed
+            secret = s.webhook_secret.get_secret_value().encode()
+            channels.append(worker_webhooks(self.recipients, secret))
+            if s.webhook_url is not None:
+                channels.append(WebhookChannel(str(s.webhook_url), secret, name="centre_webhook"))
+        return channels
 
     def start(self) -> None:
         """Start push, then ingest (the store is ready once built)."""

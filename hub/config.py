@@ -117,7 +117,8 @@ class HubSettings(StoreSettings):
         4,
         gt=0,
         title="Remind after (h)",
-        description="An acknowledged alert untouched this long is pushed again as a reminder.",
+        description="An acknowledged alert, or an escalated one still unacknowledged, untouched"
+        " this long is pushed again as a reminder (and again after as long).",
     )
     blas_threads: int = Field(
         1,
@@ -178,6 +179,19 @@ class HubSettings(StoreSettings):
     sms_timeout_s: float = Field(
         5.0, gt=0, le=60, title="SMS timeout (s)", description="Per request to the gateway."
     )
+    webhook_url: AnyHttpUrl | None = Field(
+        None,
+        title="Command-centre webhook URL",
+        description="A group robot (WeCom/DingTalk style) that receives every alert as signed "
+        "markdown JSON; needs webhook_secret. Unset: no hub-wide webhook.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        title="Webhook signing secret",
+        description="Signs every webhook POST (X-Gridgate-Timestamp, X-Gridgate-Signature = "
+        "base64 HMAC-SHA256). Also enables grid workers' own robots: a `webhook:<url>` entry "
+        "in a worker's ledger channels. Unset: no webhook is sent.",
+    )
     trust_list_file: Path | None = Field(
         None,
         title="Trust list file",
@@ -209,6 +223,14 @@ class HubSettings(StoreSettings):
     def _sms_gateway(self) -> HubSettings:
         if self.sms_driver == "http" and self.sms_url is None:
             raise ValueError("sms_driver http needs sms_url")
+        return self
+
+    @model_validator(mode="after")
+    def _signed_webhook(self) -> HubSettings:
+        if self.webhook_secret is not None and not self.webhook_secret.get_secret_value():
+            raise ValueError("webhook_secret is empty")
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret: webhooks are always signed")
         return self
 
     @field_validator("time_zone")

@@ -61,6 +61,7 @@ class AlertRule(StrEnum):
     REPORT_HIGH_RISK = "report_high_risk"
     CODE_UNVERIFIED = "code_unverified"
     UNREGISTERED_ARRIVAL = "unregistered_arrival"  # a vehicle occupant bound for the district
+    VACANT_HOUSEHOLD_ACTIVITY = "vacant_household_activity"  # a plate of a household "vacant"
 
 
 class Alert(WireModel):
@@ -74,6 +75,23 @@ class Alert(WireModel):
     grid_id: Identifier
     site_id: Identifier
     gate_id: Identifier | None = None
+    building: str | None = Field(
+        None,
+        max_length=160,
+        title="Building",
+        description=(
+            "Building of the address it concerns (the resident's, else the door plate's), e.g."
+            " 新塘里96号 3栋; left out of the payload when unknown."
+        ),
+        exclude_if=lambda v: v is None,
+    )
+    community: str | None = Field(
+        None,
+        max_length=100,
+        title="Community",
+        description="Community of its grid; left out of the payload when unknown.",
+        exclude_if=lambda v: v is None,
+    )
     event_id: UUID | None = Field(None, title="Event that last raised or repeated it")
     subject_ref: str = Field(
         max_length=128,

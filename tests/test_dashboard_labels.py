@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from models.alerts import AlertRule
 from models.status import DeviceWarning
 
 STATIC = Path(__file__).resolve().parents[1] / "hub" / "web" / "static"
@@ -37,3 +38,9 @@ def test_every_device_warning_has_a_label() -> None:
     """Warnings come from the edges' status (models.status), shown as ``warning.<value>``."""
     missing = {f"warning.{w.value}" for w in DeviceWarning} - _labels("en")
     assert not missing, f"device warnings without a label: {sorted(missing)}"
+
+
+def test_every_alert_rule_has_a_label() -> None:
+    """Alert cards and filters show ``rule.<value>`` for each rule of models.alerts."""
+    missing = {f"rule.{rule.value}" for rule in AlertRule} - _labels("en")
+    assert not missing, f"alert rules without a label: {sorted(missing)}"

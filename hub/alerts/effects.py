@@ -14,7 +14,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from hub.alerts.repository import active_key, flush_audit, raise_or_repeat, to_alert
+from hub.alerts.repository import (
+    active_key,
+    flush_audit,
+    raise_or_repeat,
+    to_alert,
+    with_scope,
+)
 from hub.ledger.lookup import IN_CHUNK
 from hub.match.faces import FaceIndex
 from hub.match.ledger import LedgerLookup
@@ -78,9 +84,13 @@ class AlertEffects:
         if not keys:
             return
         active = _active_alerts(session, keys)
-        alerts = [
-            to_alert(
-                raise_or_repeat(
+        raised: list[tuple[AlertRow, Alert]] = []
+        for event, now, drafts in drafted:
+            if not drafts:
+                continue
+            plate = next((p.address_code for p in event.door_plates()), None)
+            for draft in drafts:
+                row = raise_or_repeat(
                     session,
                     draft,
                     site_id=event.site_id,
@@ -88,13 +98,11 @@ class AlertEffects:
                     event_id=event.event_id,
                     now=now,
                     active=active,
+                    address_code=plate,
                 )
-            )
-            for event, now, drafts in drafted
-            for draft in drafts
-        ]
-        flush_audit(session)
-        self._after_commit(session, alerts)
+                raised.append((row, to_alert(row)))  # as of this repeat
+        flush_audit(session)  # also fills the new alerts' building and community
+        self._after_commit(session, [with_scope(alert, row) for row, alert in raised])
 
     def _after_commit(self, session: Session, alerts: list[Alert]) -> None:
         sink = self.sink

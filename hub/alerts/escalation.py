@@ -1,5 +1,6 @@
 """A timer that escalates alerts left unacknowledged too long and pushes them again, and runs
-other periodic alert checks (group codes) in the same transaction."""
+other periodic alert checks (reminders of unhandled alerts, group codes) in the same
+transaction; whatever they return is pushed after the commit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from models.base import utc_now
 logger = logging.getLogger(__name__)
 
 AlertCheck = Callable[[Session, datetime], list[AlertRow]]
-"""A periodic check that raises alerts (queued audit rows are flushed by the timer)."""
+"""A periodic check that raises or reminds alerts (the timer flushes queued audit rows and
+pushes the alerts returned)."""
 
 
 class Escalator:
@@ -53,7 +55,8 @@ class Escalator:
             self._thread.join(timeout)
 
     def run_once(self) -> int:
-        """Escalate what is due now, push it after commit; the number escalated."""
+        """Escalate what is due now and run the checks; push the alerts they return after
+        commit; their number."""
         with self.store.transaction() as session:
             rows = escalate_due(session, utc_now(), self.after)
             for check in self.extra_checks:
@@ -61,7 +64,7 @@ class Escalator:
             flush_audit(session)
             alerts = [to_alert(row) for row in rows]
         if alerts:
-            logger.warning("escalated or raised %d alert(s) on the timer", len(alerts))
+            logger.warning("escalated, reminded or raised %d alert(s) on the timer", len(alerts))
             self.sink.publish(alerts)
         return len(alerts)
 

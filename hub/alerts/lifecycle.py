@@ -2,14 +2,15 @@
 
 Every change is audited with who, when and what; a resolved alert frees its active key,
 so the next sighting of the same person opens a new alert. Alerts left unacknowledged
-too long are escalated to the grid leader (:func:`escalate_due`).
+too long are escalated to the grid leader (:func:`escalate_due`); escalated or acknowledged
+alerts left unhandled are pushed again every so often (:func:`remind_due`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hub.store.alert_tables import AlertAuditRow, AlertRow
@@ -103,15 +104,21 @@ def escalate_due(session: Session, now: datetime, after: timedelta) -> list[Aler
 
 
 def remind_due(session: Session, now: datetime, after: timedelta) -> list[AlertRow]:
-    """Acknowledged or in-progress alerts untouched for ``after``: remind (audited, pushed
-    again by the caller); the reminder counts as a touch, so the next comes ``after`` later."""
+    """Unhandled alerts untouched for ``after``: remind (audited, pushed again by the caller).
+
+    Acknowledged or in-progress alerts, and open ones already escalated (nobody took them:
+    the grid and its leader hear of them again). The reminder counts as a touch, so the next
+    comes ``after`` later; a repeat sighting touches an alert too (and is pushed itself).
+    """
+    unhandled = or_(
+        AlertRow.state.in_([str(AlertState.ACKNOWLEDGED), str(AlertState.IN_PROGRESS)]),
+        and_(AlertRow.state == str(AlertState.OPEN), AlertRow.escalated_at.is_not(None)),
+    )
     due = session.scalars(
-        select(AlertRow).where(
-            AlertRow.state.in_([str(AlertState.ACKNOWLEDGED), str(AlertState.IN_PROGRESS)]),
-            AlertRow.updated_at <= now - after,
-        )
+        select(AlertRow).where(unhandled, AlertRow.updated_at <= now - after)
     ).all()
     hours = after.total_seconds() / 3600
     for row in due:
-        _record(session, row, "hub", "reminded", f"unhandled for {hours:g} h", now)
+        what = "unacknowledged" if row.state == str(AlertState.OPEN) else "unhandled"
+        _record(session, row, "hub", "reminded", f"{what} for {hours:g} h", now)
     return list(due)

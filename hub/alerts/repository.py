@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Set
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
+from itertools import zip_longest
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
+from hub.ledger.lookup import IN_CHUNK
 from hub.rules.engine import AlertDraft
-from hub.store.alert_tables import AlertAuditRow, AlertRow
+from hub.store.alert_tables import BUILDING_CHARS, AlertAuditRow, AlertRow
+from hub.store.ledger_tables import AddressRow, GridRow, ResidentRow
 from models.alerts import Alert, AlertRule, AlertState, Resolution, Severity
 
 _SEVERITY_RANK = {Severity.WARNING: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+_UNSCOPED = "gridgate_unscoped_alerts"
+"""session.info key: alerts opened in this transaction whose scope is not filled yet."""
+
+
+def building_key(street: str, number: str, building: str) -> str:
+    """The building an address belongs to, as written: 新塘里96号 3栋 (or 新塘里96号)."""
+    key = f"{street}{number}号" + (f" {building}栋" if building else "")
+    return key[:BUILDING_CHARS]
 
 
 def active_key(rule: AlertRule, subject_ref: str) -> str:
@@ -30,11 +54,14 @@ def raise_or_repeat(
     event_id: uuid.UUID | None,
     now: datetime,
     active: Mapping[str, AlertRow | None] | None = None,
+    address_code: str | None = None,
 ) -> AlertRow:
     """Open a new alert, or count a repeat on the active one (severity never drops).
 
     ``active``: the active alerts already read in this transaction by key (None: there is
-    none); a key missing from it is read here.
+    none); a key missing from it is read here. ``address_code``: the door plate the passage
+    showed, the alert's building when it has no resident with an address. A new alert's
+    building and community are filled by :func:`flush_audit`, for the whole batch at once.
     """
     key = active_key(draft.rule, draft.subject_ref)
     pending: dict[str, AlertRow] = session.info.setdefault("gridgate_active_alerts", {})
@@ -65,6 +92,7 @@ def raise_or_repeat(
         )
         session.add(row)
         pending[key] = row
+        session.info.setdefault(_UNSCOPED, []).append((row, address_code))
         _audit(session, row, now, "raised", draft.summary)
         return row
     pending[key] = row
@@ -91,11 +119,75 @@ def _audit(session: Session, row: AlertRow, now: datetime, action: str, detail: 
 
 
 def flush_audit(session: Session) -> None:
-    """Write the new alerts, then their queued audit entries (the foreign key needs both)."""
+    """Fill the new alerts' scope, write them, then their queued audit entries (the foreign
+    key needs both). Call it once per batch, before reading the alerts back."""
+    fill_scope(session)
     entries: list[dict[str, object]] = session.info.pop("gridgate_audit", [])
     if entries:
         session.flush()
         session.execute(insert(AlertAuditRow), entries)  # ORM bulk INSERT: one executemany
+
+
+_SCOPE: CompoundSelect[Any] = union_all(
+    select(
+        literal_column("'r'"), ResidentRow.resident_id, AddressRow.street, AddressRow.number,
+        AddressRow.building,
+    )
+    .join(AddressRow, AddressRow.address_code == ResidentRow.address_code)
+    .where(ResidentRow.resident_id.in_(bindparam("residents", expanding=True))),
+    select(
+        literal_column("'a'"), AddressRow.address_code, AddressRow.street, AddressRow.number,
+        AddressRow.building,
+    ).where(AddressRow.address_code.in_(bindparam("plates", expanding=True))),
+    select(
+        literal_column("'g'"), GridRow.grid_id, GridRow.community, literal_column("''"),
+        literal_column("''"),
+    ).where(GridRow.grid_id.in_(bindparam("grids", expanding=True))),
+)  # fmt: skip
+"""Residents' and door plates' buildings, grids' communities: one round trip per batch."""
+_SCOPE_PARAMS = ("residents", "plates", "grids")
+
+
+def fill_scope(session: Session) -> None:
+    """Set building and community on the alerts opened in this transaction since the last
+    call: the building of the resident's address, else of the door plate; the grid's
+    community. One query for all of them (a few for thousands of new alerts)."""
+    opened: list[tuple[AlertRow, str | None]] = session.info.pop(_UNSCOPED, [])
+    if not opened:
+        return
+    residents = {row.resident_id for row, _ in opened if row.resident_id}
+    plates = {code for _, code in opened if code}
+    grids = {row.grid_id for row, _ in opened}
+    found: dict[tuple[str, str], str] = {}
+    with session.no_autoflush:
+        for round_keys in zip_longest(_chunks(residents), _chunks(plates), _chunks(grids)):
+            params = {
+                name: keys or [] for name, keys in zip(_SCOPE_PARAMS, round_keys, strict=True)
+            }
+            for tag, key, first, number, building in session.execute(_SCOPE, params):
+                found[tag, key] = _scope_value(tag, first, number, building)
+    for row, plate in opened:
+        building = found.get(("r", row.resident_id or "")) or found.get(("a", plate or ""))
+        row.building = building or None
+        row.community = found.get(("g", row.grid_id)) or None
+
+
+def _scope_value(tag: Any, first: str, number: str, building: str) -> str:
+    """A community as stored, or the building key of an address's parts."""
+    return first if tag == "g" else building_key(first, number, building)
+
+
+def _chunks(keys: Set[str]) -> Iterator[list[str]]:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]
+
+
+def with_scope(alert: Alert, row: AlertRow) -> Alert:
+    """``alert`` (read before :func:`fill_scope`) with its row's building and community."""
+    if (alert.building, alert.community) == (row.building, row.community):
+        return alert
+    return alert.model_copy(update={"building": row.building, "community": row.community})
 
 
 def to_alert(row: AlertRow) -> Alert:
@@ -108,6 +200,8 @@ def to_alert(row: AlertRow) -> Alert:
         grid_id=row.grid_id,
         site_id=row.site_id,
         gate_id=row.gate_id,
+        building=row.building,
+        community=row.community,
         event_id=row.last_event_id,
         subject_ref=row.subject_ref,
         summary=row.summary,
@@ -117,3 +211,81 @@ def to_alert(row: AlertRow) -> Alert:
         resolution=Resolution(row.resolution) if row.resolution else None,
         escalated=row.escalated_at is not None,
     )
+
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+class ScopeLevel(StrEnum):
+    """How far an alert propagates: gate → building → grid → community."""
+
+    GATE = "gate"
+    BUILDING = "building"
+    GRID = "grid"
+    COMMUNITY = "community"
+
+
+_LEVEL_COLUMNS = {
+    ScopeLevel.GATE: AlertRow.gate_id,
+    ScopeLevel.BUILDING: AlertRow.building,
+    ScopeLevel.GRID: AlertRow.grid_id,
+    ScopeLevel.COMMUNITY: AlertRow.community,
+}
+
+
+@dataclass(frozen=True)
+class AlertScope:
+    """Which alerts to keep at each level (None: any; several values: any of them)."""
+
+    gates: frozenset[str] | None = None
+    buildings: frozenset[str] | None = None
+    grids: frozenset[str] | None = None
+    communities: frozenset[str] | None = None
+
+    def within(self, grids: frozenset[str] | None) -> AlertScope:
+        """This scope limited to ``grids`` (a grid worker's; None: no limit)."""
+        if grids is None:
+            return self
+        return replace(self, grids=grids if self.grids is None else self.grids & grids)
+
+    def where(self, stmt: _Query) -> _Query:
+        """``stmt`` (over alerts) keeping only the alerts in scope."""
+        for level, values in self._levels():
+            if values is not None:
+                stmt = stmt.where(_LEVEL_COLUMNS[level].in_(sorted(values)))
+        return stmt
+
+    def admits(self, alert: Alert) -> bool:
+        """``alert`` is in scope (for live streams)."""
+        have = {
+            ScopeLevel.GATE: alert.gate_id,
+            ScopeLevel.BUILDING: alert.building,
+            ScopeLevel.GRID: alert.grid_id,
+            ScopeLevel.COMMUNITY: alert.community,
+        }
+        return all(values is None or have[level] in values for level, values in self._levels())
+
+    def _levels(self) -> list[tuple[ScopeLevel, frozenset[str] | None]]:
+        return [
+            (ScopeLevel.GATE, self.gates),
+            (ScopeLevel.BUILDING, self.buildings),
+            (ScopeLevel.GRID, self.grids),
+            (ScopeLevel.COMMUNITY, self.communities),
+        ]
+
+
+def rollup(
+    session: Session, scope: AlertScope, level: ScopeLevel
+) -> dict[str | None, dict[Severity, int]]:
+    """Unresolved alerts in ``scope`` counted by severity per key of ``level`` (None: alerts
+    with no value there, e.g. no building known)."""
+    column = _LEVEL_COLUMNS[level]
+    stmt = scope.where(
+        select(column, AlertRow.severity, func.count())
+        .where(AlertRow.state != str(AlertState.RESOLVED))
+        .group_by(column, AlertRow.severity)
+    )
+    counts: dict[str | None, dict[Severity, int]] = {}
+    for key, severity, count in session.execute(stmt):
+        counts.setdefault(key, dict.fromkeys(Severity, 0))[Severity(severity)] = count
+    return counts

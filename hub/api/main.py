@@ -20,6 +20,7 @@ from hub.api.routes import (
     reports,
     subscriptions,
     tasks,
+    users,
     vehicles,
 )
 from hub.config import HubSettings
@@ -61,5 +62,6 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(households.router)
     app.include_router(vehicles.router)
+    app.include_router(users.router)
     mount_dashboard(app)
     return app

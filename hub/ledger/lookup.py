@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.orm import Session
 
-from hub.match.ledger import LedgerKeys, ResidentView
-from hub.store.ledger_tables import AddressRow, ResidentRow, SiteRow
+from hub.match.ledger import HouseholdView, LedgerKeys, ResidentView
+from hub.store.ledger_tables import AddressRow, HouseholdRow, ResidentRow, SiteRow
 from models.events import CodeColour
+from models.ledger import HouseholdState
 
 IN_CHUNK = 500
 """Keys per ``IN (...)`` query."""
@@ -37,9 +38,13 @@ _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
 """The keys of an ``IN``; statements built once, so each batch only binds its keys."""
 _BY_ID = _VIEW_QUERY.where(ResidentRow.resident_id.in_(_KEYS))
 _BY_HOLDER = _VIEW_QUERY.where(ResidentRow.holder_ref.in_(_KEYS))
-_ADDRESS_GRIDS = select(AddressRow.address_code, AddressRow.grid_id).where(
-    AddressRow.address_code.in_(_KEYS)
+_ADDRESSES = (
+    select(AddressRow.address_code, AddressRow.grid_id, HouseholdRow.state)
+    .outerjoin(HouseholdRow, HouseholdRow.address_code == AddressRow.address_code)
+    .where(AddressRow.address_code.in_(_KEYS))
 )
+"""An address's grid and its household's state, in the one query that resolves a plate."""
+_STATES = {str(state): state for state in HouseholdState}
 _SITE_GRIDS = select(SiteRow.site_id, SiteRow.grid_id).where(SiteRow.site_id.in_(_KEYS))
 
 
@@ -62,7 +67,8 @@ class SqlLedgerLookup:
 
     Everything read is remembered for the life of the object: create one per session, as
     :data:`hub.alerts.effects.LedgerFactory` does. :meth:`prefetch` reads a whole ingest
-    batch's keys in a few ``IN`` queries, so matching the batch makes no further round trip.
+    batch's keys in a few ``IN`` queries, so matching the batch makes no further round trip
+    (a door plate's grid and household come from the same query).
     """
 
     def __init__(self, session: Session) -> None:
@@ -70,6 +76,7 @@ class SqlLedgerLookup:
         self._residents: dict[str, ResidentView | None] = {}
         self._holders: dict[str, ResidentView | None] = {}
         self._address_grids: dict[str, str | None] = {}
+        self._households: dict[str, HouseholdView | None] = {}
         self._site_grids: dict[str, str | None] = {}
 
     def prefetch(self, keys: LedgerKeys) -> None:
@@ -82,7 +89,12 @@ class SqlLedgerLookup:
             self._remember(self.session.execute(_BY_HOLDER, {"keys": chunk}))
         for chunk in _chunks(keys.address_codes - self._address_grids.keys()):
             self._address_grids.update(dict.fromkeys(chunk))
-            self._address_grids.update(self._pairs(_ADDRESS_GRIDS, chunk))
+            self._households.update(dict.fromkeys(chunk))
+            for code, grid, state in self.session.execute(_ADDRESSES, {"keys": chunk}):
+                self._address_grids[code] = grid
+                self._households[code] = HouseholdView(
+                    code, _STATES[state] if state else HouseholdState.UNKNOWN
+                )
         for chunk in _chunks(keys.site_ids - self._site_grids.keys()):
             self._site_grids.update(dict.fromkeys(chunk))
             self._site_grids.update(self._pairs(_SITE_GRIDS, chunk))
@@ -104,6 +116,13 @@ class SqlLedgerLookup:
         if address_code not in self._address_grids:
             self.prefetch(LedgerKeys(address_codes=frozenset([address_code])))
         return self._address_grids[address_code]
+
+    def household(self, address_code: str) -> HouseholdView | None:
+        """The household at a ledger address (state unknown when none is recorded); None
+        when the address is not in the ledger."""
+        if address_code not in self._households:
+            self.prefetch(LedgerKeys(address_codes=frozenset([address_code])))
+        return self._households[address_code]
 
     def site_grid(self, site_id: str) -> str | None:
         """The grid a site (compound, checkpoint) belongs to."""

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from models.events import CodeColour
+from models.ledger import HouseholdState
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,14 @@ class ResidentView:
     key_area_returnee: bool = False
     code_colour: CodeColour | None = None
     last_test_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdView:
+    """The household at a standard address (households are keyed by their address code)."""
+
+    household_id: str
+    state: HouseholdState
 
 
 class LedgerLookup(Protocol):
@@ -40,6 +49,16 @@ class LedgerLookup(Protocol):
 
     def site_grid(self, site_id: str) -> str | None:
         """The grid a site (compound, checkpoint) belongs to."""
+        ...
+
+
+@runtime_checkable
+class HouseholdLedger(Protocol):
+    """A lookup that also knows the household at each address."""
+
+    def household(self, address_code: str) -> HouseholdView | None:
+        """The household at a ledger address (state unknown when none is recorded); None
+        when the address is not in the ledger."""
         ...
 
 

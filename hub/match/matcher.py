@@ -1,14 +1,22 @@
-"""Match one passage: faces → residents (two thresholds), passes → holders, plates → addresses."""
+"""Match one passage: faces → residents (two thresholds), passes → holders, plates → addresses
+and their households."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hub.match.faces import DIMENSIONS, FaceIndex
-from hub.match.ledger import LedgerKeys, LedgerLookup, PrefetchingLedger, ResidentView
+from hub.match.ledger import (
+    HouseholdLedger,
+    HouseholdView,
+    LedgerKeys,
+    LedgerLookup,
+    PrefetchingLedger,
+    ResidentView,
+)
 from hub.match.strangers import StrangerIndex
 from models.events import (
     DoorPlateObservation,
@@ -67,10 +75,12 @@ class CodeResult:
 
 @dataclass(frozen=True)
 class PlateResult:
-    """One door plate and the grid of its address (None: not in the ledger)."""
+    """One door plate, the grid of its address and its household (None: not in the ledger, or
+    a ledger that does not know households)."""
 
     observation: DoorPlateObservation
     grid_id: str | None
+    household: HouseholdView | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,15 @@ def match_passages(
     seen = _faces(events, faces, thresholds, strangers)
     if isinstance(ledger, PrefetchingLedger):
         ledger.prefetch(_keys(events, seen))
-    return [_assemble(event, found, ledger) for event, found in zip(events, seen, strict=True)]
+    household = ledger.household if isinstance(ledger, HouseholdLedger) else _no_household
+    return [
+        _assemble(event, found, ledger, household)
+        for event, found in zip(events, seen, strict=True)
+    ]
+
+
+def _no_household(address_code: str) -> None:
+    return None
 
 
 _Seen = list[tuple[FaceObservation, FaceVerdict, str | None]]
@@ -190,7 +208,12 @@ def _keys(events: Sequence[PassageEvent], seen: Sequence[_Seen]) -> LedgerKeys:
     )
 
 
-def _assemble(event: PassageEvent, seen: _Seen, ledger: LedgerLookup) -> PassageMatch:
+def _assemble(
+    event: PassageEvent,
+    seen: _Seen,
+    ledger: LedgerLookup,
+    household: Callable[[str], HouseholdView | None],
+) -> PassageMatch:
     face_results = [
         FaceResult(
             face,
@@ -205,6 +228,7 @@ def _assemble(event: PassageEvent, seen: _Seen, ledger: LedgerLookup) -> Passage
         for code in event.health_codes()
     ]
     plate_results = [
-        PlateResult(plate, ledger.address_grid(plate.address_code)) for plate in event.door_plates()
+        PlateResult(plate, ledger.address_grid(plate.address_code), household(plate.address_code))
+        for plate in event.door_plates()
     ]
     return PassageMatch(face_results, code_results, plate_results, ledger.site_grid(event.site_id))

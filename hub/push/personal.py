@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from hub.push.recipients import RecipientDirectory
@@ -22,11 +23,34 @@ def message_text(alert: Alert) -> str:
     return f"{prefix}{alert.severity} {alert.rule} @ {alert.site_id}: {alert.summary}"
 
 
-class PersonalChannel:
-    """Implements :class:`hub.push.base.AlertChannel` for one named channel (e.g. ``sms``)."""
+class ClosingSender(MessageSender, Protocol):
+    """A sender holding connections (e.g. an HTTP client)."""
 
-    def __init__(self, name: str, directory: RecipientDirectory, sender: MessageSender) -> None:
+    def close(self) -> None:
+        """Release them."""
+        ...
+
+
+class PersonalChannel:
+    """Implements :class:`hub.push.base.AlertChannel` for one named channel (e.g. ``sms``).
+
+    ``render`` turns the alert into what the sender sends (the short text by default; the
+    webhook channel sends its JSON body); ``shown`` is how a target is recorded in the
+    delivery (e.g. a URL without its token); ``owned`` is a sender closed with the channel.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        directory: RecipientDirectory,
+        sender: MessageSender,
+        *,
+        render: Callable[[Alert], str] = message_text,
+        shown: Callable[[str], str] = str,
+        owned: ClosingSender | None = None,
+    ) -> None:
         self.name, self.directory, self.sender = name, directory, sender
+        self.render, self.shown, self._owned = render, shown, owned
         self._delivered: dict[tuple[str, str, str, bool], None] = {}
 
     def send(self, alert: Alert) -> str:
@@ -34,9 +58,10 @@ class PersonalChannel:
 
         A retry after a partial failure resends only to those not yet reached.
         """
-        text = message_text(alert)
+        recipients = self.directory.for_alert(alert, self.name)
+        text = self.render(alert) if recipients else ""
         reached = []
-        for recipient in self.directory.for_alert(alert, self.name):
+        for recipient in recipients:
             # each repeat, escalation or reminder moves updated_at: news again
             key = (
                 str(alert.alert_id),
@@ -44,15 +69,15 @@ class PersonalChannel:
                 alert.updated_at.isoformat(),
                 alert.escalated,
             )
-            if key in self._delivered:
-                reached.append(recipient.target)
-                continue
-            self.sender.deliver(recipient.target, text)  # ChannelError propagates: retried
-            self._delivered[key] = None
-            reached.append(recipient.target)
+            if key not in self._delivered:
+                self.sender.deliver(recipient.target, text)  # ChannelError propagates: retried
+                self._delivered[key] = None
+            reached.append(self.shown(recipient.target))
         if len(self._delivered) > 10_000:
             self._delivered.clear()
         return ",".join(reached) or "none"
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Close the sender if the channel owns it."""
+        if self._owned is not None:
+            self._owned.close()

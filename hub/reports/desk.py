@@ -229,6 +229,7 @@ class ReportDesk:
                 gate_id=None,
                 event_id=report_id,
                 now=now,
+                address_code=report.address_code,
             )
             flush_audit(session)
             raised = to_alert(alert)

@@ -23,6 +23,7 @@ DEFAULT_SEVERITY: dict[AlertRule, Severity] = {
     AlertRule.REPORT_HIGH_RISK: Severity.MAJOR,
     AlertRule.CODE_UNVERIFIED: Severity.MAJOR,
     AlertRule.UNREGISTERED_ARRIVAL: Severity.MAJOR,
+    AlertRule.VACANT_HOUSEHOLD_ACTIVITY: Severity.WARNING,  # a lead, not an emergency
 }
 
 

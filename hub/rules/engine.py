@@ -18,6 +18,7 @@ from models.events import (
     ReasonCode,
     VerificationStatus,
 )
+from models.ledger import HouseholdState
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class _Drafts:
         subject: str,
         summary: str,
         resident: ResidentView | None = None,
+        grid: str | None = None,
     ) -> None:
         if rule not in self.config.enabled:
             return
@@ -57,7 +59,7 @@ class _Drafts:
             rule,
             self.config.severity_of(rule),
             subject,
-            self.grid(resident),
+            grid or self.grid(resident),
             summary,
             resident.resident_id if resident else None,
         )
@@ -74,6 +76,7 @@ def evaluate(
     _codes(drafts, where)
     _faces(drafts, where)
     _residents(drafts, where, now)
+    _households(drafts, where)
     return drafts.items
 
 
@@ -162,6 +165,22 @@ def _residents(drafts: _Drafts, where: str, now: datetime) -> None:
                 f"but lives at {resident.address_code}",
                 resident,
             )
+
+
+def _households(drafts: _Drafts, where: str) -> None:
+    """A door plate of a household the ledger records as vacant: someone may live there
+    unregistered (one alert per household, in the address's grid)."""
+    for plate in drafts.match.plates:
+        household = plate.household
+        if household is None or household.state is not HouseholdState.VACANT:
+            continue
+        drafts.add(
+            AlertRule.VACANT_HOUSEHOLD_ACTIVITY,
+            f"household:{household.household_id}",
+            f"door plate {plate.observation.address_code} of a household recorded vacant "
+            f"scanned at {where}",
+            grid=plate.grid_id,
+        )
 
 
 def _test_overdue(resident: ResidentView, drafts: _Drafts, now: datetime) -> bool:

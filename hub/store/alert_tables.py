@@ -13,9 +13,16 @@ from hub.store.types import JSONDocument, UTCDateTime
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
+BUILDING_CHARS = 160
+"""Street, number and building of an address (:func:`hub.alerts.repository.building_key`)."""
+
 
 class AlertRow(Base):
-    """An alert; ``active_key`` is set while unresolved, so the unique index allows one."""
+    """An alert; ``active_key`` is set while unresolved, so the unique index allows one.
+
+    Its scope propagates gate → building → grid → community (``building``: the building of
+    the address it concerns; ``community``: its grid's), so each level can filter and count.
+    """
 
     __tablename__ = "alerts"
 
@@ -27,6 +34,8 @@ class AlertRow(Base):
     grid_id: Mapped[str] = mapped_column(String(64), index=True)
     site_id: Mapped[str] = mapped_column(String(64))
     gate_id: Mapped[str | None] = mapped_column(String(64))
+    building: Mapped[str | None] = mapped_column(String(BUILDING_CHARS), index=True)
+    community: Mapped[str | None] = mapped_column(String(100), index=True)
     subject_ref: Mapped[str] = mapped_column(String(128))
     resident_id: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(String(500))

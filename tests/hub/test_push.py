@@ -43,12 +43,16 @@ def _alert(grid: str = "grid-1") -> Alert:
 
 
 class Receiver(BaseHTTPRequestHandler):
+    """A local HTTP endpoint keeping what was POSTed (headers and body) and where (path)."""
+
     received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+    paths: ClassVar[list[str]] = []
     status = 200
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
+        type(self).paths.append(self.path)
         self.send_response(type(self).status)
         self.end_headers()
 
@@ -58,7 +62,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, type[Receiver]]]:
-    handler = type("R", (Receiver,), {"received": [], "status": 200})
+    handler = type("R", (Receiver,), {"received": [], "paths": [], "status": 200})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

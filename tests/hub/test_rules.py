@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+import sqlalchemy
+from sqlalchemy import select
 
+from hub.alerts.effects import AlertEffects
+from hub.ledger.lookup import SqlLedgerLookup
+from hub.ledger.repository import LedgerRepository
 from hub.match.faces import FaceIndex
-from hub.match.ledger import LedgerKeys, ResidentView
-from hub.match.matcher import match_passage, match_passages
+from hub.match.ledger import HouseholdView, LedgerKeys, ResidentView
+from hub.match.matcher import PlateResult, match_passage, match_passages
 from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import AlertDraft, evaluate
-from models.alerts import AlertRule, Severity
+from hub.store.alert_tables import AlertRow
+from hub.store.db import Store
+from models.alerts import Alert, AlertRule, Severity
 from models.base import new_id, utc_now
 from models.events import (
     CodeColour,
@@ -32,6 +40,7 @@ from models.events import (
     VerificationStatus,
 )
 from models.face_match import FaceThresholds
+from models.ledger import Address, Grid, HouseholdState
 from tests.support.dict_ledger import DictLedger
 
 RNG = np.random.default_rng(1)
@@ -304,3 +313,140 @@ def test_faces_with_and_without_encodings_in_one_batch() -> None:
     assert match.faces[0].resident is not None
     assert match.faces[1].stranger_ref != match.faces[2].stranger_ref
     assert all(f.stranger_ref for f in match.faces[1:])
+
+
+@dataclass
+class HouseholdDictLedger(DictLedger):
+    """A :class:`DictLedger` that also knows households (address code → state)."""
+
+    households: dict[str, HouseholdState] = field(default_factory=dict)
+
+    def household(self, address_code: str) -> HouseholdView | None:
+        if address_code not in self.addresses:
+            return None
+        return HouseholdView(
+            address_code, self.households.get(address_code, HouseholdState.UNKNOWN)
+        )
+
+
+def _household_run(
+    event: PassageEvent,
+    config: RulesConfig | None = None,
+    state: HouseholdState = HouseholdState.VACANT,
+) -> list[AlertDraft]:
+    """Rules on ``event`` where the household at ADDR-0002 is recorded ``state``."""
+    plain, index = _ledger()
+    ledger = HouseholdDictLedger(**vars(plain), households={"ADDR-0002": state})
+    match = match_passage(event, ledger, index, FaceThresholds())
+    return evaluate(event, match, config or RulesConfig(), utc_now())
+
+
+def test_a_plate_of_a_vacant_household_is_a_low_alert_in_its_grid() -> None:
+    drafts = _household_run(_event(_face(ALICE_FACE + 0.001), _code(), _plate("ADDR-0002")))
+    vacant = [d for d in drafts if d.rule is AlertRule.VACANT_HOUSEHOLD_ACTIVITY]
+    assert vacant == [
+        AlertDraft(
+            AlertRule.VACANT_HOUSEHOLD_ACTIVITY,
+            Severity.WARNING,
+            "household:ADDR-0002",
+            "grid-2",
+            "door plate ADDR-0002 of a household recorded vacant scanned at site-a/north (entry)",
+        )
+    ]
+    # the same plate again is the same subject: one active alert, repeats counted on it
+    again = _household_run(_event(_face(STRANGER_FACE), _plate("ADDR-0002"), _plate("ADDR-0002")))
+    assert [d.subject_ref for d in again if d.rule is AlertRule.VACANT_HOUSEHOLD_ACTIVITY] == [
+        "household:ADDR-0002"
+    ]
+
+
+def test_occupied_unknown_and_unlisted_households_raise_nothing_and_the_rule_is_per_site() -> None:
+    cases = [
+        ("ADDR-0002", HouseholdState.OCCUPIED),
+        ("ADDR-0002", HouseholdState.UNKNOWN),
+        ("ADDR-0001", HouseholdState.VACANT),  # no state recorded at ADDR-0001: unknown
+        ("ADDR-9999", HouseholdState.VACANT),  # not in the ledger
+    ]
+    for code, state in cases:
+        event = _event(_face(ALICE_FACE + 0.001), _code(), _plate(code))
+        drafts = _household_run(event, state=state)
+        assert AlertRule.VACANT_HOUSEHOLD_ACTIVITY not in _rules(drafts), (code, state)
+    off = RulesConfig(enabled=set(AlertRule) - {AlertRule.VACANT_HOUSEHOLD_ACTIVITY})
+    assert _household_run(_event(_plate("ADDR-0002")), off) == []
+    louder = RulesConfig(severity={AlertRule.VACANT_HOUSEHOLD_ACTIVITY: Severity.MINOR})
+    (draft,) = _household_run(_event(_plate("ADDR-0002")), louder)
+    assert draft.severity is Severity.MINOR
+    # a ledger that knows no households matches plates to grids only
+    (plate,) = match_passage(
+        _event(_plate("ADDR-0002")), _ledger()[0], FaceIndex(), FaceThresholds()
+    ).plates
+    assert (plate.grid_id, plate.household) == ("grid-2", None)
+
+
+def _plate_ledger(store: Store) -> None:
+    with store.transaction() as session:
+        repo = LedgerRepository(session)
+        repo.upsert_grids([Grid(grid_id="grid-1", name="新塘里第1网格")])
+        repo.upsert_addresses(
+            Address(address_code=f"XTL-{n:03d}", street="新塘里", number=str(n), grid_id="grid-1")
+            for n in range(1, 4)
+        )
+        repo.set_households({"XTL-001": HouseholdState.OCCUPIED, "XTL-002": HouseholdState.VACANT})
+
+
+def _statements(store: Store, events: list[PassageEvent]) -> tuple[list[PlateResult], int]:
+    """The batch's plate results, and how many SQL statements matching it ran."""
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sqlalchemy.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with store.sessions() as session:
+            matches = match_passages(
+                events, SqlLedgerLookup(session), FaceIndex(), FaceThresholds()
+            )
+    finally:
+        sqlalchemy.event.remove(store.engine, "before_cursor_execute", count)
+    return [p for m in matches for p in m.plates], len(seen)
+
+
+def test_the_batch_prefetch_brings_each_plates_household_without_a_query_per_event(
+    store: Store,
+) -> None:
+    _plate_ledger(store)
+    codes = ["XTL-001", "XTL-002", "XTL-003", "XTL-404"]
+    few, few_queries = _statements(store, [_event(_plate(c)) for c in codes])
+    assert [(p.grid_id, p.household) for p in few] == [
+        ("grid-1", HouseholdView("XTL-001", HouseholdState.OCCUPIED)),
+        ("grid-1", HouseholdView("XTL-002", HouseholdState.VACANT)),
+        ("grid-1", HouseholdView("XTL-003", HouseholdState.UNKNOWN)),
+        (None, None),
+    ]
+    many, many_queries = _statements(store, [_event(_plate(c)) for c in codes * 25])
+    assert [p.household for p in many] == [p.household for p in few] * 25
+    assert many_queries == few_queries == 2  # the addresses (grid + household) and the site
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def publish(self, alerts: list[Alert]) -> None:
+        self.alerts.extend(alerts)
+
+
+def test_the_hub_raises_one_vacant_household_alert_and_counts_repeats(store: Store) -> None:
+    _plate_ledger(store)
+    sink = _Sink()
+    effects = AlertEffects(ledger=SqlLedgerLookup, faces=FaceIndex(), sink=sink)
+    for code in ("XTL-002", "XTL-001", "XTL-003", "XTL-002"):
+        with store.transaction() as session:
+            effects.apply(session, _event(_plate(code)))
+    with store.sessions() as session:
+        rows = session.scalars(select(AlertRow)).all()
+    assert [(r.rule, r.severity, r.grid_id, r.subject_ref, r.repeat_count) for r in rows] == [
+        ("vacant_household_activity", "warning", "grid-1", "household:XTL-002", 2)
+    ]
+    assert [a.repeat_count for a in sink.alerts] == [1, 2]

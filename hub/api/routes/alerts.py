@@ -1,6 +1,7 @@
 """Alerts: the list, the detail, the lifecycle steps, and a live Server-Sent Events stream.
 
 Grid workers see and act on the alerts of their grids only; operators and admins on all.
+The list, the stream and the rollup filter by scope: gate, building, grid, community.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
 from hub.alerts.lifecycle import TransitionError, acknowledge, record_sweep, record_view, resolve
-from hub.alerts.repository import to_alert
+from hub.alerts.repository import AlertScope, ScopeLevel, rollup, to_alert
 from hub.api.alert_view import alert_detail
-from hub.api.deps import StaffDep, StoreDep
+from hub.api.deps import SessionDep, StaffDep, StoreDep
 from hub.api.schemas import AlertDetail, AlertNote, ResolveRequest, SweepRequest
 from hub.auth.roles import Principal
 from hub.push.sse import SseBroadcaster
@@ -29,23 +31,69 @@ from models.base import utc_now
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
 KEEPALIVE_S = 15
+SCOPE_VALUES = 50
+"""At most this many values per scope filter."""
+
+
+def _values(name: str, values: list[str] | None, longest: int) -> frozenset[str] | None:
+    if values is None:
+        return None
+    if len(values) > SCOPE_VALUES or any(not v or len(v) > longest for v in values):
+        detail = f"{name}: at most {SCOPE_VALUES} values of 1 to {longest} characters"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    return frozenset(values)
+
+
+def alert_scope(
+    gate_id: Annotated[list[str] | None, Query(description="Only these gates.")] = None,
+    building: Annotated[
+        list[str] | None, Query(description="Only these buildings (e.g. 新塘里96号 3栋).")
+    ] = None,
+    grid_id: Annotated[list[str] | None, Query(description="Only these grids.")] = None,
+    community: Annotated[list[str] | None, Query(description="Only these communities.")] = None,
+    grid: Annotated[
+        list[str] | None, Query(description="Same as grid_id (older name).", deprecated=True)
+    ] = None,
+) -> AlertScope:
+    """The scope filters of a request (each level: any of its values)."""
+    grids = [*(grid_id or []), *(grid or [])] if grid_id or grid else None
+    return AlertScope(
+        gates=_values("gate_id", gate_id, 64),
+        buildings=_values("building", building, 160),
+        grids=_values("grid_id", grids, 64),
+        communities=_values("community", community, 100),
+    )
+
+
+ScopeDep = Annotated[AlertScope, Depends(alert_scope)]
+
+
+class AlertRollup(BaseModel):
+    """Unresolved alerts of one key at the requested level, by severity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(
+        title="Key", description="The gate, building, grid or community; null: not known."
+    )
+    critical: int = Field(0, ge=0, title="Critical")
+    major: int = Field(0, ge=0, title="Major")
+    minor: int = Field(0, ge=0, title="Minor")
+    warning: int = Field(0, ge=0, title="Warning")
+    total: int = Field(0, ge=0, title="Total", description="All severities.")
 
 
 @router.get("", response_model=list[Alert])
 def list_alerts(
     caller: StaffDep,
     store: StoreDep,
-    grid: Annotated[str | None, Query(max_length=64, description="Only this grid.")] = None,
+    scope: ScopeDep,
     state: Annotated[AlertState | None, Query(description="Only this state.")] = None,
     active: Annotated[bool, Query(description="Only unresolved alerts.")] = False,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 100,
 ) -> list[Alert]:
-    """Alerts the caller may see, most recently updated first."""
-    stmt = select(AlertRow).order_by(AlertRow.updated_at.desc())
-    if grid is not None:
-        stmt = stmt.where(AlertRow.grid_id == grid)
-    if caller.grids is not None:
-        stmt = stmt.where(AlertRow.grid_id.in_(caller.grids))
+    """Alerts the caller may see in scope, most recently updated first."""
+    stmt = scope.within(caller.grids).where(select(AlertRow).order_by(AlertRow.updated_at.desc()))
     if state is not None:
         stmt = stmt.where(AlertRow.state == str(state))
     if active:
@@ -54,20 +102,39 @@ def list_alerts(
         return [to_alert(row) for row in session.scalars(stmt.limit(limit))]
 
 
+@router.get("/rollup", response_model=list[AlertRollup])
+def rollup_alerts(
+    caller: StaffDep,
+    store: StoreDep,
+    scope: ScopeDep,
+    level: Annotated[ScopeLevel, Query(description="Count per gate, building, grid or community.")],
+) -> list[AlertRollup]:
+    """Unresolved alerts the caller may see in scope, counted by severity per key of
+    ``level``; most alerts first."""
+    with store.sessions() as session:
+        counts = rollup(session, scope.within(caller.grids), level)
+    rows = [
+        AlertRollup(
+            key=key,
+            total=sum(by_severity.values()),
+            **{str(severity): n for severity, n in by_severity.items()},
+        )
+        for key, by_severity in counts.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.total, r.key is None, r.key or ""))
+
+
 @router.get("/stream")
 async def stream_alerts(
-    request: Request,
-    caller: StaffDep,
-    grid: Annotated[list[str] | None, Query(description="Only these grids.")] = None,
+    request: Request, caller: StaffDep, scope: ScopeDep, session: SessionDep
 ) -> EventSourceResponse:
-    """New, repeated and updated alerts as they are committed (``text/event-stream``)."""
+    """New, repeated and updated alerts in scope as they are committed (``text/event-stream``)."""
+    session.close()  # the login is read (same session): hold no connection while streaming
     broadcaster: SseBroadcaster | None = request.app.state.alerts_stream
     if broadcaster is None:
         raise HTTPException(503, "this hub process does not push alerts")
-    wanted = frozenset(grid) if grid else None
-    if caller.grids is not None:
-        wanted = caller.grids if wanted is None else wanted & caller.grids
-    subscription = broadcaster.subscribe(wanted)
+    scope = scope.within(caller.grids)
+    subscription = broadcaster.subscribe(scope.grids)
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
@@ -78,7 +145,9 @@ async def stream_alerts(
                     if await request.is_disconnected():
                         return
                     continue
-                yield {"event": "alert", "id": str(alert.alert_id), "data": alert.model_dump_json()}
+                if scope.admits(alert):
+                    data = alert.model_dump_json()
+                    yield {"event": "alert", "id": str(alert.alert_id), "data": data}
         finally:
             broadcaster.unsubscribe(subscription)
 

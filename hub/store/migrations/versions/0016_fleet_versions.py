@@ -2,7 +2,7 @@
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-11-26
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
