@@ -112,11 +112,12 @@ def test_the_edge_follows_the_hubs_gallery_and_refuses_a_forged_one(
     agent = _agent(site, broker, tmp_path)
     agent.start()
     try:
-        wait_for(lambda: len(agent.gallery) == 2, 20, "the first gallery")
+        cache = tmp_path / "edge" / "gallery.json"
+        # applied in memory, then written to the cache: wait for both
+        wait_for(lambda: len(agent.gallery) == 2 and cache.exists(), 20, "the first gallery")
         assert agent.gallery.refs() == site.residents[:2]
         first = agent.gallery.version
         assert first == site.hub.galleries.announced[site.site_id]
-        cache = tmp_path / "edge" / "gallery.json"
         assert cache.stat().st_mode & 0o777 == 0o600
 
         site.enroll(site.residents[2], 3)  # a new enrolment: a new version reaches the gate

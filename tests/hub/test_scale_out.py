@@ -32,10 +32,9 @@ from tests.support.factories import passage_event
 from tests.support.hub_publisher import HubPublisher
 
 TOTAL = 2000
-KILL_AFTER_STORED = 400
 STOPPED_RE = re.compile(r"hub stopped: stored (\d+) new events \((\d+) duplicates")
 MIN_SHARE = 0.2
-"""Each worker stored at least this part of what was stored before the kill."""
+"""Each worker stored at least this part of the first half, published before the kill."""
 
 
 @pytest.fixture
@@ -82,18 +81,14 @@ def test_two_workers_split_the_load_and_a_killed_one_loses_nothing(
         edge.announce("site-a", "gate-01")
         _wait(lambda: _devices_seen(store), 30, "the status to be stored", first.log)
         sent = [passage_event(device_id=f"gate-0{i % 4}", seq=i) for i in range(TOTAL)]
-        for event in sent[: TOTAL // 2]:
+        half = TOTAL // 2
+        for event in sent[:half]:
             edge.publish(event)
-        _wait(
-            lambda: _count(store, EventRow) >= KILL_AFTER_STORED,
-            60,
-            "the first events to be stored",
-            first.log,
-        )
-        stored_before_kill_at_least = _count(store, EventRow)
+        # The first half is stored in full before the kill, so each worker's part of it is
+        # exact however fast either one started (the broker hands out copies round-robin).
+        _wait(lambda: _count(store, EventRow) >= half, 90, "the first half stored", first.log)
         first.kill()
-        stored_before_kill_at_most = _count(store, EventRow)
-        for event in sent[TOTAL // 2 :]:
+        for event in sent[half:]:
             edge.publish(event)
         assert edge.wait_settled(120), f"{edge.pending} events never acked"
         assert second.terminate() == 0
@@ -104,15 +99,10 @@ def test_two_workers_split_the_load_and_a_killed_one_loses_nothing(
         match = STOPPED_RE.search(second.log.read_text())
         assert match is not None, second.log.read_text()[-2000:]
         by_second, duplicates_at_second = int(match.group(1)), int(match.group(2))
-        # Every event is stored once, and the killed worker stored nothing after the kill:
-        # what the survivor did not store, the killed one stored before it died.
+        # Every event is stored once and the killed worker stored nothing after the kill:
+        # what the survivor did not store, the killed one stored, all of it in the first half.
         by_first = TOTAL - by_second
-        assert by_first >= MIN_SHARE * stored_before_kill_at_most, (by_first, by_second)
-        second_before_kill = stored_before_kill_at_least - by_first  # a lower bound
-        assert second_before_kill >= MIN_SHARE * stored_before_kill_at_least, (
-            second_before_kill,
-            by_first,
-        )
+        assert MIN_SHARE * half <= by_first <= (1 - MIN_SHARE) * half, (by_first, by_second)
         # One delivery per published copy: acks and duplicates are explained by re-sends.
         assert edge.acked.total() <= TOTAL + edge.resent, (edge.acked.total(), edge.resent)
         assert duplicates_at_second <= edge.resent, (duplicates_at_second, edge.resent)
