@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -13,6 +11,7 @@ import typer
 
 from edge.capture import CaptureConfig
 from edge.config import ConfigError, EdgeConfig, load_config
+from models.signals import stop_on_signals, wait_until_set
 
 app = typer.Typer(help="gridgate edge agent.", no_args_is_help=True)
 checkpoint_cli = typer.Typer(help="Checkpoint vehicle mode.", no_args_is_help=True)
@@ -48,12 +47,10 @@ def run(
     from edge.app import EdgeAgent
 
     agent = EdgeAgent(_load(config), config_path=config)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     agent.start()
     try:
-        stop.wait()
+        wait_until_set(stop)
     finally:
         agent.stop()
 

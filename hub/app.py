@@ -51,6 +51,7 @@ from hub.reports.retention import DailyPurge
 from hub.rules.config import SiteRules, load_rules
 from hub.store.db import Store
 from hub.tasks.daily import DailyTasks
+from models.signals import wait_until_set
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +231,6 @@ class Hub:
                 logger.info("ingest subscribed: taking events")
             else:
                 logger.warning("ingest not subscribed after %d s; still trying", READY_TIMEOUT_S)
-            stop.wait()
+            wait_until_set(stop)
         finally:
             self.stop()

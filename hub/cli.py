@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ from hub.plates.cli import plates_command
 from hub.reports.cli import app as risk_app
 from hub.reports.cli import reports_app
 from hub.tasks.cli import app as tasks_app
+from models.signals import stop_on_signals
 
 app = typer.Typer(help="gridgate hub service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -126,9 +125,7 @@ def ingest(
         mqtt_port=mqtt_port,
         mqtt_client_id=client_id,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     effects = NoEffects() if store_only else None
     Hub(settings, with_api=False, effects=effects).run_ingest(stop)
 

@@ -7,10 +7,10 @@ door plates. Within seconds the console shows passages and alerts; Ctrl-C stops 
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import secrets
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -43,8 +43,11 @@ from hub.store.user_tables import UserRow
 from models.alerts import Alert
 from models.base import utc_now
 from models.events import CodeColour, PassageEvent
+from models.signals import stop_on_signals, wait_until_set
 
 console = Console()
+STOP_LIMIT_S = 45
+"""Seconds the demo may take to stop before it dumps its threads' stacks and exits."""
 log = logging.getLogger("gridgate.demo")
 
 
@@ -159,9 +162,7 @@ def run_demo(data_dir: Path, api_port: int, residents: int, seconds: float | Non
         uvicorn.Config(hub.api, host="127.0.0.1", port=api_port, log_level="warning")  # type: ignore[arg-type]
     )
     api = threading.Thread(target=server.run, name="hub-api", daemon=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()  # kill -USR1 prints every thread's stack
     hub.start()
     api.start()
     edge.start()
@@ -177,14 +178,17 @@ def run_demo(data_dir: Path, api_port: int, residents: int, seconds: float | Non
         "Press Ctrl-C to stop.\n"
     )
     try:
-        stop.wait(seconds)
+        wait_until_set(stop, seconds)
     finally:
         console.print("stopping: gate, hub, broker …")
+        # a stop stuck for STOP_LIMIT_S prints every thread's stack and ends the process
+        faulthandler.dump_traceback_later(STOP_LIMIT_S, exit=True)
         edge.stop()
         server.should_exit = True
         api.join(10)
         hub.stop()
         broker.stop()
+        faulthandler.cancel_dump_traceback_later()
         console.print("stopped cleanly")
 
 

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -67,7 +68,14 @@ def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path, photos: dict[str, Path]) 
                 break
         assert any("gridgate demo running" in line for line in seen), "".join(seen)
         demo.send_signal(signal.SIGINT)
-        rest, _ = demo.communicate(timeout=60)
+        try:
+            rest, _ = demo.communicate(timeout=90)  # the demo's own stop limit is 45 s
+        except subprocess.TimeoutExpired as exc:
+            demo.send_signal(signal.SIGUSR1)  # the demo prints every thread's stack
+            time.sleep(2)
+            demo.kill()
+            late, _ = demo.communicate()
+            raise AssertionError(f"no exit 90 s after SIGINT:\n{''.join(seen)}{late}") from exc
     finally:
         if demo.poll() is None:
             demo.kill()
