@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import threading
@@ -60,15 +61,24 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+@contextlib.contextmanager
+def serving_receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    """A local HTTP server recording what it receives: its base URL and its handler class."""
     handler = type("R", (Receiver,), {"received": [], "paths": [], "status": 200})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    with serving_receiver() as (base, handler):
+        yield f"{base}/hook", handler
 
 
 def test_webhook_is_signed_and_verifiable(receiver: tuple[str, type[Receiver]]) -> None:

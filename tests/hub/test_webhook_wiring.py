@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from models.events import (
 )
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import TEST_SECRET, make_settings
-from tests.hub.test_push import Receiver
+from tests.hub.test_push import Receiver, serving_receiver
 from tests.support.broker import MosquittoBroker
 from tests.support.hub_publisher import HubPublisher
 
@@ -44,13 +42,8 @@ STRANGER = np.random.default_rng(51).normal(0, 0.1, 128)
 @pytest.fixture
 def robots() -> Iterator[tuple[str, type[Receiver]]]:
     """One local HTTP server standing in for every robot; each URL path names one."""
-    handler = type("Robots", (Receiver,), {"received": [], "paths": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
+    with serving_receiver() as served:
+        yield served
 
 
 def _stranger_at(site: str) -> PassageEvent:
