@@ -47,11 +47,8 @@ from models.alerts import Alert, AlertRule, Resolution, Severity
 from models.base import new_id, utc_now
 from models.events import (
     CodeColour,
-    Direction,
     DoorPlateObservation,
     FaceObservation,
-    GateAction,
-    GateDecision,
     HealthCodeFormat,
     HealthCodeObservation,
     Observation,
@@ -60,6 +57,7 @@ from models.events import (
 )
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import TEST_SECRET
+from tests.support.factories import passage_of
 from tests.support.logins import add_login, bearer
 
 XINTANG_3 = "新塘里96号 3栋"
@@ -117,16 +115,7 @@ def _seed(store: Store) -> None:
 
 
 def _event(gate: str, *observations: Observation) -> PassageEvent:
-    return PassageEvent(
-        event_id=new_id(),
-        device_id="gate-01",
-        site_id="site-a",
-        gate_id=gate,
-        direction=Direction.ENTRY,
-        occurred_at=utc_now(),
-        observations=list(observations),
-        decision=GateDecision(action=GateAction.HOLD),
-    )
+    return passage_of(*observations, gate_id=gate)
 
 
 def _red(holder: str) -> HealthCodeObservation:

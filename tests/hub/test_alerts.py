@@ -21,10 +21,7 @@ from models.alerts import Alert, AlertRule, AlertState, Severity
 from models.base import new_id, utc_now
 from models.events import (
     CodeColour,
-    Direction,
     FaceObservation,
-    GateAction,
-    GateDecision,
     HealthCodeFormat,
     HealthCodeObservation,
     Observation,
@@ -33,6 +30,7 @@ from models.events import (
 )
 from tests.edge.helpers import wait_for
 from tests.support.dict_ledger import DictLedger
+from tests.support.factories import passage_of
 
 STRANGER = np.random.default_rng(5).normal(0, 0.1, 128)
 
@@ -56,16 +54,7 @@ def _ledger() -> DictLedger:
 
 
 def _event(*observations: Observation) -> PassageEvent:
-    return PassageEvent(
-        event_id=new_id(),
-        device_id="gate-01",
-        site_id="site-a",
-        gate_id="north",
-        direction=Direction.ENTRY,
-        occurred_at=utc_now(),
-        observations=list(observations),
-        decision=GateDecision(action=GateAction.HOLD),
-    )
+    return passage_of(*observations)
 
 
 def _code(colour: CodeColour) -> HealthCodeObservation:

@@ -24,15 +24,13 @@ from hub.ledger import sample
 from hub.ledger.idnumber import HolderHasher, resident_id_for
 from models import Alert, decode, topics
 from models.alerts import AlertRule
-from models.base import new_id, utc_now
+from models.base import utc_now
 from models.events import (
     CodeColour,
-    Direction,
     FaceDecision,
     FaceMatch,
     FaceObservation,
     GateAction,
-    GateDecision,
     HealthCodeFormat,
     HealthCodeObservation,
     Observation,
@@ -42,6 +40,7 @@ from models.events import (
 from tests.edge.helpers import wait_for
 from tests.hub.conftest import make_settings
 from tests.support.broker import MosquittoBroker
+from tests.support.factories import passage_of
 from tests.support.hub_server import serving
 from tests.support.logins import operator_headers
 
@@ -88,16 +87,7 @@ def running_hub(broker: MosquittoBroker, tmp_path: Path) -> Iterator[tuple[Hub, 
 
 
 def _event(site: str, *observations: Observation) -> PassageEvent:
-    return PassageEvent(
-        event_id=new_id(),
-        device_id="gate-01",
-        site_id=site,
-        gate_id="east",
-        direction=Direction.ENTRY,
-        occurred_at=utc_now(),
-        observations=list(observations),
-        decision=GateDecision(action=GateAction.OBSERVE),
-    )
+    return passage_of(*observations, site_id=site, gate_id="east", action=GateAction.OBSERVE)
 
 
 def _face(vector: np.ndarray) -> FaceObservation:

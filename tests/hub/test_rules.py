@@ -22,7 +22,7 @@ from hub.rules.engine import AlertDraft, evaluate
 from hub.store.alert_tables import AlertRow
 from hub.store.db import Store
 from models.alerts import Alert, AlertRule, Severity
-from models.base import new_id, utc_now
+from models.base import utc_now
 from models.events import (
     CodeColour,
     Direction,
@@ -31,7 +31,6 @@ from models.events import (
     FaceMatch,
     FaceObservation,
     GateAction,
-    GateDecision,
     HealthCodeFormat,
     HealthCodeObservation,
     Observation,
@@ -42,6 +41,7 @@ from models.events import (
 from models.face_match import FaceThresholds
 from models.ledger import Address, Grid, HouseholdState
 from tests.support.dict_ledger import DictLedger
+from tests.support.factories import passage_of
 
 RNG = np.random.default_rng(1)
 ALICE_FACE = RNG.normal(0, 0.1, 128)
@@ -95,16 +95,7 @@ def _plate(code: str) -> DoorPlateObservation:
 
 
 def _event(*observations: Observation, direction: Direction = Direction.ENTRY) -> PassageEvent:
-    return PassageEvent(
-        event_id=new_id(),
-        device_id="gate-01",
-        site_id="site-a",
-        gate_id="north",
-        direction=direction,
-        occurred_at=utc_now(),
-        observations=list(observations),
-        decision=GateDecision(action=GateAction.OBSERVE),
-    )
+    return passage_of(*observations, direction=direction, action=GateAction.OBSERVE)
 
 
 def _run(

@@ -14,6 +14,7 @@ from models import (
     GateDecision,
     HealthCodeFormat,
     HealthCodeObservation,
+    Observation,
     PassageEvent,
     VerificationStatus,
 )
@@ -57,4 +58,24 @@ def passage_event(
         occurred_at=now,
         observations=observations,
         decision=GateDecision(action=GateAction.OPEN, reasons=["green_code"]),
+    )
+
+
+def passage_of(
+    *observations: Observation,
+    site_id: str = "site-a",
+    gate_id: str = "north",
+    direction: Direction = Direction.ENTRY,
+    action: GateAction = GateAction.HOLD,
+) -> PassageEvent:
+    """A passage at gate-01 carrying exactly ``observations``, decided ``action``."""
+    return PassageEvent(
+        event_id=new_id(),
+        device_id="gate-01",
+        site_id=site_id,
+        gate_id=gate_id,
+        direction=direction,
+        occurred_at=utc_now(),
+        observations=list(observations),
+        decision=GateDecision(action=action),
     )
