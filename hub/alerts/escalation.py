@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,34 @@ logger = logging.getLogger(__name__)
 AlertCheck = Callable[[Session, datetime], list[AlertRow]]
 """A periodic check that raises or reminds alerts (the timer flushes queued audit rows and
 pushes the alerts returned)."""
+
+DAILY_RETRY_AFTER = timedelta(hours=1)
+
+
+class DailyCheck:
+    """An :data:`AlertCheck` that runs :meth:`run_daily` at the timer's first tick of each
+    local day, in the timer's transaction; after a failure it tries again in an hour."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._done: date | None = None
+        self._retry_at: datetime | None = None
+
+    def run_daily(self, session: Session, now: datetime, today: date) -> None:
+        """The day's work (subclasses)."""
+        raise NotImplementedError
+
+    def __call__(self, session: Session, now: datetime) -> list[AlertRow]:
+        today = now.astimezone(self.zone).date()
+        if self._done == today or (self._retry_at is not None and now < self._retry_at):
+            return []
+        try:
+            self.run_daily(session, now, today)
+        except Exception:
+            self._retry_at = now + DAILY_RETRY_AFTER
+            raise
+        self._done, self._retry_at = today, None
+        return []
 
 
 class Escalator:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from hub.alerts.escalation import DailyCheck
 from hub.ledger.lookup import IN_CHUNK
 from hub.store.alert_tables import AlertAuditRow, AlertRow, DeliveryRow
 from hub.store.report_tables import ReportPurgeRow, ReportRow
@@ -26,8 +27,6 @@ from hub.tasks.kinds import TaskKind
 from models.alerts import AlertRule
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -113,23 +112,14 @@ def purge_reports(
     return result
 
 
-class DailyPurge:
-    """An escalation-timer check (:data:`hub.alerts.escalation.AlertCheck`) that purges once
-    per local day, in the timer's transaction; after a failure it tries again in an hour."""
+class DailyPurge(DailyCheck):
+    """An escalation-timer check that purges once per local day, in the timer's transaction;
+    after a failure it tries again in an hour."""
 
     def __init__(self, days: int, zone: ZoneInfo) -> None:
-        self.days, self.zone = days, zone
-        self._done: date | None = None
-        self._retry_at: datetime | None = None
+        super().__init__(zone)
+        self.days = days
 
-    def __call__(self, session: Session, now: datetime) -> list[AlertRow]:
-        today = now.astimezone(self.zone).date()
-        if self._done == today or (self._retry_at is not None and now < self._retry_at):
-            return []
-        try:
-            purge_reports(session, now, self.days, actor="hub:daily")
-        except Exception:
-            self._retry_at = now + RETRY_AFTER
-            raise
-        self._done, self._retry_at = today, None
-        return []
+    def run_daily(self, session: Session, now: datetime, today: date) -> None:
+        """Purge the reports past retention."""
+        purge_reports(session, now, self.days, actor="hub:daily")
