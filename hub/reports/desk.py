@@ -114,10 +114,10 @@ class ReportDesk:
         if settings.identity_key is None:
             raise ValueError("self-reports need the identity key (GRIDGATE_HUB_IDENTITY_KEY)")
         hasher = HolderHasher(settings.identity_key.get_secret_value().encode())
-        trust = load_trust_list(settings.trust_list_file) if settings.trust_list_file else None
-        return cls(
-            store, sender, settings.zone, hasher, sink=sink, reader=HealthCodeReader(trust=trust)
-        )
+        reader = None  # without a trust list, the photo reader is built on first use
+        if settings.trust_list_file is not None:
+            reader = HealthCodeReader(trust=load_trust_list(settings.trust_list_file))
+        return cls(store, sender, settings.zone, hasher, sink=sink, reader=reader)
 
     def close(self) -> None:
         """Stop the message worker (messages still queued stay pending on their reports)."""
