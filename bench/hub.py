@@ -65,6 +65,7 @@ from models import (  # noqa: E402
 )
 from models.base import new_id, utc_now  # noqa: E402
 from models.observations import ENCODING_DECIMALS  # noqa: E402
+from models.topics import events as events_topic  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.factories import passage_event  # noqa: E402
@@ -93,6 +94,8 @@ class Result:
     note: str = ""
     cpu_seconds: float | None = None
     """CPU time (user + system) the hub process spent meanwhile."""
+    other_cpu: dict[str, float] | None = None
+    """CPU seconds the broker, the database server and this load generator spent meanwhile."""
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -102,6 +105,32 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine so far (0 without one)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] in {"postgres", "postmaster"}:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def other_cpu(broker_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the broker, the database servers and this process."""
+    own = os.times()
+    return {
+        "broker": (cpu_seconds(broker_pid) or 0.0) if broker_pid else 0.0,
+        "database": database_cpu_seconds(),
+        "load": own.user + own.system,
+    }
 
 
 def district(db_url: str, residents: int = DISTRICT_RESIDENTS, seed: int = 1) -> list[Visitor]:
@@ -239,21 +268,28 @@ def run_one(
         try:
             wait_subscribed(edge, db_url)
             time.sleep(settle_s)
+            # encoded before timing: the gates' own work, done on their own boxes
+            encoded = [
+                (e.event_id, events_topic(e.site_id, e.device_id), encode(e)) for e in events
+            ]
             cpu_before = cpu_seconds(proc.pid)
+            others_before = other_cpu(broker.proc.pid if broker.proc else None)
             started = time.perf_counter()
-            for event in events:
-                edge.publish(event)
+            for event_id, topic, payload in encoded:
+                edge.publish_encoded(event_id, topic, payload)
             if not edge.wait_settled(300):
                 return Result(backend, n, None, f"{edge.pending} never acked")
             elapsed = time.perf_counter() - started
             cpu_after = cpu_seconds(proc.pid)
+            others_after = other_cpu(broker.proc.pid if broker.proc else None)
         finally:
             edge.stop()
     cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     audited = _count(db_url, AlertAuditRow)
     expected = 0 if alert_share is None else 2 * len(alerting)
     note = "" if audited == expected else f"{audited} alert audits, expected {expected}"
-    return Result(backend, n, elapsed, note, cpu)
+    others = {name: others_after[name] - others_before[name] for name in others_before}
+    return Result(backend, n, elapsed, note, cpu, others)
 
 
 def _count(db_url: str, table: type[Base]) -> int:
@@ -316,6 +352,13 @@ def main() -> None:
     )
     parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
     parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        nargs="+",
+        default=["sqlite", "postgresql"],
+        help="databases to run",
+    )
+    parser.add_argument(
         "--reports",
         action="store_true",
         help="run the self-report bench (bench/reports.py) instead; its options follow",
@@ -332,6 +375,8 @@ def main() -> None:
         broker.start()
         try:
             for backend, server, note in backends():
+                if backend not in args.backend:
+                    continue
                 if note:
                     results.append(Result(backend, args.events, None, note))
                     continue
@@ -347,15 +392,22 @@ def main() -> None:
             broker.kill()
     table = Table(
         title=f"hub ingest, one worker ({os.cpu_count()} cores, {payload} B/event)",
-        caption="hub CPU: the worker process's CPU time (all its threads) per event",
+        caption="hub CPU: the worker process's CPU time (all its threads) per event; the other"
+        " columns: CPU per event of the broker, the database server (PostgreSQL) and the load"
+        " generator (the edge publishing and counting acks), on the same cores",
     )
-    for column in ("backend", "events", "seconds", "events/s", "hub CPU ms/event", "note"):
+    columns = ("backend", "events", "seconds", "events/s", "hub CPU ms/event")
+    for column in (*columns, "broker", "database", "load", "note"):
         table.add_column(column, justify="left" if column in {"backend", "note"} else "right")
     for r in results:
         seconds = f"{r.seconds:.2f}" if r.seconds else "-"
         rate = f"{r.events / r.seconds:,.0f}" if r.seconds else "-"
         cpu = f"{r.cpu_seconds / r.events * 1e3:.2f}" if r.cpu_seconds else "-"
-        table.add_row(r.backend, str(r.events), seconds, rate, cpu, r.note)
+        others = [
+            f"{r.other_cpu[name] / r.events * 1e3:.2f}" if r.other_cpu else "-"
+            for name in ("broker", "database", "load")
+        ]
+        table.add_row(r.backend, str(r.events), seconds, rate, cpu, *others, r.note)
     console.print(table)
 
 

@@ -49,8 +49,9 @@ from bench.hub import (  # noqa: E402
     wait_subscribed,
 )
 from hub.store import EventRow, Store  # noqa: E402
-from models import Alert, decode  # noqa: E402
+from models import Alert, decode, encode  # noqa: E402
 from models.topics import all_alerts  # noqa: E402
+from models.topics import events as events_topic  # noqa: E402
 from models.transport import without_nagle  # noqa: E402
 from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
@@ -141,13 +142,16 @@ def run_one(
         try:
             wait_subscribed(edge, db_url)
             time.sleep(args.settle)  # steady state: the hub's start-up work is done
+            encoded = [
+                (e.event_id, events_topic(e.site_id, e.device_id), encode(e)) for e in events
+            ]
             started = time.perf_counter()
-            for i, event in enumerate(events):
+            for i, (event_id, topic, payload) in enumerate(encoded):
                 delay = started + i / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                published[event.event_id] = time.time()
-                edge.publish(event)
+                published[event_id] = time.time()
+                edge.publish_encoded(event_id, topic, payload)
             settled = edge.wait_settled(120)
             wanted = {events[i].event_id for i in alerting}
             deadline = time.monotonic() + 60

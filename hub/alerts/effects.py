@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.alerts.repository import (
@@ -29,6 +29,7 @@ from hub.match.strangers import StrangerIndex
 from hub.rules.config import RulesConfig
 from hub.rules.engine import evaluate
 from hub.store.alert_tables import AlertRow
+from hub.store.keyed import keys_in
 from hub.vehicles.effects import record_vehicles
 from models.alerts import Alert
 from models.base import utc_now
@@ -124,7 +125,7 @@ def _flush_to(sink: AlertSink) -> Callable[[Session], None]:
     return flush
 
 
-_ACTIVE = select(AlertRow).where(AlertRow.active_key.in_(bindparam("keys", expanding=True)))
+_ACTIVE = select(AlertRow).where(keys_in(AlertRow.active_key))
 """Active alerts by key: built once, so each batch only binds its keys."""
 
 

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     CompoundSelect,
     Select,
-    bindparam,
     func,
     insert,
     literal_column,
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from hub.ledger.lookup import IN_CHUNK
 from hub.rules.engine import AlertDraft
 from hub.store.alert_tables import BUILDING_CHARS, AlertAuditRow, AlertRow
+from hub.store.keyed import keys_in
 from hub.store.ledger_tables import AddressRow, GridRow, ResidentRow
 from models.alerts import Alert, AlertRule, AlertState, Resolution, Severity
 
@@ -134,15 +134,15 @@ _SCOPE: CompoundSelect[Any] = union_all(
         AddressRow.building,
     )
     .join(AddressRow, AddressRow.address_code == ResidentRow.address_code)
-    .where(ResidentRow.resident_id.in_(bindparam("residents", expanding=True))),
+    .where(keys_in(ResidentRow.resident_id, "residents")),
     select(
         literal_column("'a'"), AddressRow.address_code, AddressRow.street, AddressRow.number,
         AddressRow.building,
-    ).where(AddressRow.address_code.in_(bindparam("plates", expanding=True))),
+    ).where(keys_in(AddressRow.address_code, "plates")),
     select(
         literal_column("'g'"), GridRow.grid_id, GridRow.community, literal_column("''"),
         literal_column("''"),
-    ).where(GridRow.grid_id.in_(bindparam("grids", expanding=True))),
+    ).where(keys_in(GridRow.grid_id, "grids")),
 )  # fmt: skip
 """Residents' and door plates' buildings, grids' communities: one round trip per batch."""
 _SCOPE_PARAMS = ("residents", "plates", "grids")

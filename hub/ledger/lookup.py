@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import BindParameter, Executable, bindparam, select
+from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
 from hub.match.ledger import HouseholdView, LedgerKeys, ResidentView
+from hub.store.keyed import keys_in
 from hub.store.ledger_tables import AddressRow, HouseholdRow, ResidentRow, SiteRow
 from models.events import CodeColour
 from models.ledger import HouseholdState
@@ -34,18 +35,17 @@ _VIEW_QUERY = select(*_VIEW_COLUMNS).outerjoin(
 )
 """A resident with the grid of their address."""
 
-_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-"""The keys of an ``IN``; statements built once, so each batch only binds its keys."""
-_BY_ID = _VIEW_QUERY.where(ResidentRow.resident_id.in_(_KEYS))
-_BY_HOLDER = _VIEW_QUERY.where(ResidentRow.holder_ref.in_(_KEYS))
+# Statements built once, so each batch only binds its keys (parameter ``keys``).
+_BY_ID = _VIEW_QUERY.where(keys_in(ResidentRow.resident_id))
+_BY_HOLDER = _VIEW_QUERY.where(keys_in(ResidentRow.holder_ref))
 _ADDRESSES = (
     select(AddressRow.address_code, AddressRow.grid_id, HouseholdRow.state)
     .outerjoin(HouseholdRow, HouseholdRow.address_code == AddressRow.address_code)
-    .where(AddressRow.address_code.in_(_KEYS))
+    .where(keys_in(AddressRow.address_code))
 )
 """An address's grid and its household's state, in the one query that resolves a plate."""
 _STATES = {str(state): state for state in HouseholdState}
-_SITE_GRIDS = select(SiteRow.site_id, SiteRow.grid_id).where(SiteRow.site_id.in_(_KEYS))
+_SITE_GRIDS = select(SiteRow.site_id, SiteRow.grid_id).where(keys_in(SiteRow.site_id))
 
 
 def _view(row: Any) -> ResidentView:
@@ -81,16 +81,19 @@ class SqlLedgerLookup:
 
     def prefetch(self, keys: LedgerKeys) -> None:
         """Read every resident, holder, address and site of ``keys`` not read yet."""
+        # Core execution on the session's connection: these are plain column reads of the
+        # ledger, which ingest never changes, so the ORM's per-statement work buys nothing.
+        connection = self.session.connection()
         for chunk in _chunks(keys.resident_ids - self._residents.keys()):
             self._residents.update(dict.fromkeys(chunk))
-            self._remember(self.session.execute(_BY_ID, {"keys": chunk}))
+            self._remember(connection.execute(_BY_ID, {"keys": chunk}))
         for chunk in _chunks(keys.holder_refs - self._holders.keys()):
             self._holders.update(dict.fromkeys(chunk))
-            self._remember(self.session.execute(_BY_HOLDER, {"keys": chunk}))
+            self._remember(connection.execute(_BY_HOLDER, {"keys": chunk}))
         for chunk in _chunks(keys.address_codes - self._address_grids.keys()):
             self._address_grids.update(dict.fromkeys(chunk))
             self._households.update(dict.fromkeys(chunk))
-            for code, grid, state in self.session.execute(_ADDRESSES, {"keys": chunk}):
+            for code, grid, state in connection.execute(_ADDRESSES, {"keys": chunk}):
                 self._address_grids[code] = grid
                 self._households[code] = HouseholdView(
                     code, _STATES[state] if state else HouseholdState.UNKNOWN
@@ -138,7 +141,8 @@ class SqlLedgerLookup:
 
     def _pairs(self, query: Executable, keys: list[str]) -> dict[str, str | None]:
         """Key → grid rows of ``query`` for ``keys``."""
-        return {row[0]: row[1] for row in self.session.execute(query, {"keys": keys})}
+        rows = self.session.connection().execute(query, {"keys": keys})
+        return {row[0]: row[1] for row in rows}
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:

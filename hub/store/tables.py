@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, LargeBinary, MetaData, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hub.store.types import JSONDocument, UTCDateTime
+from hub.store.types import JSONDocument, JSONText, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,7 +41,7 @@ class EventRow(Base):
     direction: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONText)
 
     __table_args__ = (
         Index(None, "occurred_at"),

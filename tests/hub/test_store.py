@@ -123,6 +123,23 @@ def test_stored_event_round_trips(store: Store) -> None:
     assert PassageEvent.model_validate(row.payload) == event
 
 
+def test_an_event_is_stored_as_the_text_it_arrived_as(store: Store) -> None:
+    event = passage_event(faces=1)
+    arrived = encode(event).replace(b'{"', b'{ "', 1)  # as sent: spacing and key order kept
+    with store.transaction() as session:
+        assert store_events(session, [event], payloads={event.event_id: arrived}) == [
+            event.event_id
+        ]
+    with store.sessions() as session:
+        stored = session.scalar(
+            text("SELECT CAST(payload AS TEXT) FROM events WHERE device_id = :d"),
+            {"d": event.device_id},
+        )
+        row = session.get_one(EventRow, event.event_id)
+    assert stored == arrived.decode()  # PostgreSQL: json, not jsonb (which rewrites it)
+    assert PassageEvent.model_validate(row.payload) == event
+
+
 def test_many_events_in_one_call(store: Store) -> None:
     batch = [passage_event(seq=i, faces=0) for i in range(1200)]
     with store.transaction() as session:

