@@ -14,7 +14,6 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     func,
-    insert,
     literal_column,
     select,
     union_all,
@@ -26,6 +25,7 @@ from hub.rules.engine import AlertDraft
 from hub.store.alert_tables import BUILDING_CHARS, AlertAuditRow, AlertRow
 from hub.store.keyed import keys_in
 from hub.store.ledger_tables import AddressRow, GridRow, ResidentRow
+from hub.store.many import insert_rows
 from models.alerts import Alert, AlertRule, AlertState, Resolution, Severity
 
 _SEVERITY_RANK = {Severity.WARNING: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
@@ -125,7 +125,7 @@ def flush_audit(session: Session) -> None:
     entries: list[dict[str, object]] = session.info.pop("gridgate_audit", [])
     if entries:
         session.flush()
-        session.execute(insert(AlertAuditRow), entries)  # ORM bulk INSERT: one executemany
+        insert_rows(session.connection(), AlertAuditRow, entries)  # one statement
 
 
 _SCOPE: CompoundSelect[Any] = union_all(

@@ -14,12 +14,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
-
 from hub.batching import take_batch
 from hub.push.base import AlertChannel, ChannelError
 from hub.store.alert_tables import DeliveryRow
 from hub.store.db import Store
+from hub.store.many import insert_rows
 from models.alerts import Alert
 from models.base import utc_now
 
@@ -124,7 +123,7 @@ class PushDispatcher:
             return
         try:
             with self.store.transaction() as session:
-                session.execute(insert(DeliveryRow), rows)  # one executemany, no unit of work
+                insert_rows(session.connection(), DeliveryRow, rows)  # one statement
         except Exception as exc:
             log.warning("could not record %d deliveries: %s", len(rows), exc)
 
