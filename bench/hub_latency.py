@@ -186,6 +186,13 @@ def main() -> None:
     )
     parser.add_argument("--alert-share", type=float, default=0.05, help="events raising alerts")
     parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        nargs="+",
+        default=["sqlite", "postgresql"],
+        help="databases to run",
+    )
     args = parser.parse_args()
     if args.postgres_url:
         os.environ[postgres.ENV_VAR] = args.postgres_url
@@ -197,6 +204,8 @@ def main() -> None:
         broker.start()
         try:
             for backend, server, note in backends():
+                if backend not in args.backend:
+                    continue
                 if note:
                     runs.append(Run(backend, 0, 0, 0, [], [], [], note))
                     continue

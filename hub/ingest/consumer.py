@@ -1,10 +1,13 @@
 """MQTT ingest: events and statuses in, batched into transactions, EventAcks out.
 
-paho's network thread only enqueues. One worker thread takes batches (up to ``max_batch``
-messages or ``max_wait_s`` after the first), writes each in one transaction, and only then
-publishes the acks that let the edges forget those events. Anything lost before the commit
-(a crash, a full queue) is simply never acked, so the edge sends it again; the hub
-deduplicates by event id.
+paho's network thread only enqueues. Writer threads take batches (up to ``max_batch``
+messages or ``max_wait_s`` after the first), write each in one transaction, and only then
+publish the acks that let the edges forget those events. Several writers (``ingest_writers``)
+are as independent as two hub workers: an event id is stored once whichever commits first,
+and two batches opening the same alert at once retry (see :func:`_transient`).
+
+Anything lost before the commit (a crash, a full queue) is simply never acked, so the edge
+sends it again; the hub deduplicates by event id.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class IngestConsumer:
         max_wait_s: float = 0.005,
         queue_size: int = 50_000,
         retry_max_s: float = 5.0,
+        writers: int | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -115,19 +119,24 @@ class IngestConsumer:
             ),
             0,
         )
+        self.writers = writers or settings.ingest_writers
         self._client = self._make_client()
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self.metrics.track_queue(self._queue.qsize)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Connect (retrying in the background until the broker answers) and start the worker."""
-        if self._worker is not None:
+        if self._workers:
             raise RuntimeError("the ingest consumer was already started")
         self._stopping.clear()
-        self._worker = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"hub-ingest-{n}", daemon=True)
+            for n in range(1, self.writers + 1)
+        ]
+        for worker in self._workers:
+            worker.start()
         connect_persistent(self._client, self.settings, KEEPALIVE_S)
 
     def wait_ready(self, timeout: float) -> bool:
@@ -137,11 +146,12 @@ class IngestConsumer:
     def stop(self, timeout: float = 10.0) -> None:
         """Store and ack what was already received, then disconnect. Idempotent."""
         self._stopping.set()
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.join(timeout)
+        workers, self._workers = self._workers, []
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
             if worker.is_alive():
-                logger.warning("ingest worker still busy after %.1fs; leaving it", timeout)
+                logger.warning("%s still busy after %.1fs; leaving it", worker.name, timeout)
         self._client.disconnect()
         self._client.loop_stop()
         self._drop_queued()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -380,7 +381,7 @@ def test_one_batch_raises_the_same_alerts_as_event_by_event(db_url: str, tmp_pat
 def test_consumer_pushes_alerts_after_the_batch_commits(
     settings: HubSettings, store: Store, publisher: HubPublisher
 ) -> None:
-    sink = _Sink()
+    sink = _Sink()  # one writer (the default): batches commit in arrival order
     consumer = IngestConsumer(settings, store, effects=_alert_effects(sink))
     consumer.start()
     try:
@@ -399,6 +400,54 @@ def test_consumer_pushes_alerts_after_the_batch_commits(
     strangers = {a.subject_ref for a in sink.alerts if a.subject_ref.startswith("stranger:")}
     assert len(strangers) == 40
     assert sorted(_event_ids(store)) == sorted(e.event_id for e in sent)
+
+
+class _SlowEffects(AlertEffects):
+    """Alert effects that note which writer ran them and hold each batch a moment, so the
+    next batch goes to another writer."""
+
+    def __init__(self, sink: _Sink) -> None:
+        from hub.ledger.lookup import SqlLedgerLookup
+        from hub.match.faces import FaceIndex
+
+        super().__init__(ledger=SqlLedgerLookup, faces=FaceIndex(), sink=sink)
+        self.writers: set[str] = set()
+
+    def apply_many(self, session: Session, events: Sequence[PassageEvent]) -> None:
+        self.writers.add(threading.current_thread().name)
+        time.sleep(0.02)
+        super().apply_many(session, events)
+
+
+def test_two_writers_store_each_event_once_and_count_every_repeat(
+    settings: HubSettings, store: Store, publisher: HubPublisher
+) -> None:
+    sink = _Sink()
+    effects = _SlowEffects(sink)
+    consumer = IngestConsumer(settings, store, effects=effects, writers=2)
+    consumer.start()
+    try:
+        assert consumer.wait_ready(10)
+        sent = [passage_event(seq=i) for i in range(60)]
+        for event in [*sent, *sent[:15]]:
+            publisher.publish(event)
+        assert publisher.wait_settled(SETTLE_S)
+        assert _eventually(lambda: len(sink.alerts) == 120)
+    finally:
+        consumer.stop()
+    assert effects.writers == {"hub-ingest-1", "hub-ingest-2"}
+    assert sorted(_event_ids(store)) == sorted(e.event_id for e in sent)
+    holder = [a for a in sink.alerts if a.subject_ref == "h1:abcdefghijklmnop"]
+    assert len({a.alert_id for a in holder}) == 1  # two batches opening it at once: one wins
+    assert sorted(a.repeat_count for a in holder) == list(range(1, 61))
+    assert {a.event_id for a in holder} == {e.event_id for e in sent}
+    assert consumer.stats().dead_letters == 0
+
+
+def test_one_writer_unless_configured(settings: HubSettings, store: Store) -> None:
+    assert IngestConsumer(settings, store).writers == 1
+    chosen = IngestConsumer(settings.model_copy(update={"ingest_writers": 3}), store)
+    assert chosen.writers == 3
 
 
 def test_a_concurrent_alert_conflict_is_retried_not_dead_lettered(store: Store) -> None:
