@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
+from datetime import date, datetime
 from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Table, insert, select
+from sqlalchemy import Column, Connection, Date, DateTime, Dialect, Table, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -37,10 +38,24 @@ def _compiled(
 ) -> tuple[str, tuple[str, ...], tuple[Processor, ...]]:
     statement = insert(target).compile(dialect=dialect)
     names = tuple(statement.positiontup or target.c.keys())  # named styles: COPY columns
-    processors = tuple(
-        _memoised(target.c[name].type._cached_bind_processor(dialect)) for name in names
-    )
+    processors = tuple(_memoised(_bind(target.c[name], dialect)) for name in names)
     return statement.string, names, processors
+
+
+def _bind(column: Column[Any], dialect: Dialect) -> Processor:
+    """The driver value of ``column``'s values; dates and times as ISO text for ``COPY``
+    (PostgreSQL parses them faster than psycopg formats the objects, to the same values)."""
+    process = column.type._cached_bind_processor(dialect)
+    if dialect.name != "postgresql" or column.type._type_affinity not in (Date, DateTime):
+        return process
+
+    def as_text(value: Any) -> Any:
+        value = value if process is None else process(value)
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        return value.isoformat() if isinstance(value, date) else value
+
+    return as_text
 
 
 @lru_cache(maxsize=64)

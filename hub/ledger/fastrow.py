@@ -25,7 +25,6 @@ MEMO_LIMIT = 50_000
 _PHONE = re.compile(PHONE).fullmatch
 _ADDRESS_CODE = re.compile(ADDRESS_CODE).fullmatch
 _IDENTIFIER = re.compile(IDENTIFIER_RE.pattern).fullmatch
-_PLACES = ("number", "building", "unit", "room")
 _REFUSED = object()
 
 
@@ -69,7 +68,8 @@ class ResidentFastPath:
         number, name = get("id_number"), get("name")
         phone, street = get("phone", ""), get("street", "")
         code, grid, plates = get("address_code"), get("grid_id"), get("plates")
-        places = [get(place, "") for place in _PLACES]
+        house, building = get("number", ""), get("building", "")
+        unit, room = get("unit", ""), get("room", "")
         if (
             number is None
             or name is None
@@ -79,29 +79,47 @@ class ResidentFastPath:
             or not _PHONE(phone)
             or (code is not None and not _ADDRESS_CODE(code))
             or (grid is not None and not _IDENTIFIER(grid))
-            or len(max(places, key=len)) > PLACE_MAX
+            or max(len(house), len(building), len(unit), len(room)) > PLACE_MAX
         ):
             return None
-        fields: dict[str, Any] = dict(zip(_PLACES, places, strict=True))
-        fields.update(
-            street=street,
-            name=name,
-            phone=phone,
-            address_code=code,
-            grid_id=grid,
-            role=self._role(get("role", "resident")),
-            quarantine_until=self._date(get("quarantine_until", "")),
-            key_area_returnee=self._boolean(get("key_area_returnee", "no")),
-            code_colour=self._colour(get("code_colour", "")),
-            last_test_at=self._time(get("last_test_at", "")),
-            plates=[] if plates is None else parse.plates(plates),
-        )
-        if _REFUSED in fields.values() or not all(
-            len(plate) in PLATE_LENGTHS for plate in fields["plates"]
-        ):
+        coded = self._coded(get)
+        listed = [] if plates is None else parse.plates(plates)
+        if coded is None or any(len(plate) not in PLATE_LENGTHS for plate in listed):
             return None
         try:
-            fields["id_number"] = validate_id_number(number)
+            id_number = validate_id_number(number)
         except ValueError:
             return None
-        return fields
+        role, quarantine, returnee, colour, tested = coded
+        return {
+            "number": house,
+            "building": building,
+            "unit": unit,
+            "room": room,
+            "street": street,
+            "name": name,
+            "phone": phone,
+            "address_code": code,
+            "grid_id": grid,
+            "role": role,
+            "quarantine_until": quarantine,
+            "key_area_returnee": returnee,
+            "code_colour": colour,
+            "last_test_at": tested,
+            "plates": listed,
+            "id_number": id_number,
+        }
+
+    def _coded(self, get: Callable[[str, str], str]) -> tuple[Any, ...] | None:
+        """Role, quarantine date, returnee flag, code colour and test time, or None."""
+        values = (
+            self._role(get("role", "resident")),
+            self._date(get("quarantine_until", "")),
+            self._boolean(get("key_area_returnee", "no")),
+            self._colour(get("code_colour", "")),
+            self._time(get("last_test_at", "")),
+        )
+        for value in values:
+            if value is _REFUSED:
+                return None
+        return values

@@ -151,11 +151,13 @@ def import_file(
             BatchWriter(out.flush) as writer,
         ):
             pending: list[tuple[int, Values]] = []
+            size = min(source.chunk_rows, options.batch_size)
             for step in checked:
                 pending.extend(step.batch)
-                if len(pending) >= options.batch_size:
+                if len(pending) >= size:
                     writer.submit(pending)
                     pending = []
+                    size = min(2 * size, options.batch_size)
                 checks.errors.extend(step.errors)
                 report.rows = step.rows
                 if progress:

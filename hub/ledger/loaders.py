@@ -20,6 +20,7 @@ from hub.ledger.repository import (
     RESIDENT_DATA,
     UpsertCounts,
     Values,
+    any_resident,
     existing_keys,
     mark_occupied,
     replace_links,
@@ -128,10 +129,13 @@ class ResidentLoader:
         """Row of the first resident each plate was listed for."""
         self.addresses: dict[str, tuple[str, ...]] = {}
         """Addresses known to exist, with the definition this file gave first (or ())."""
+        self.first_import: bool | None = None
+        """Whether no resident was stored when the import began (its keys are then new: the
+        file's are unique); None until the first batch."""
 
     def prepare(self, row: ResidentIn | Mapping[str, Any]) -> Values:
         """Values of a validated row or of its field values (see :mod:`hub.ledger.fastrow`)."""
-        f = row if isinstance(row, Mapping) else vars(row)
+        f = row if type(row) is dict or isinstance(row, Mapping) else vars(row)
         ref = self.hasher.canonical(f["id_number"])
         code, street, grid, colour = f["address_code"], f["street"], f["grid_id"], f["code_colour"]
         address = None
@@ -166,34 +170,43 @@ class ResidentLoader:
 
     def flush(self, session: Session, batch: Batch) -> Flushed:
         result = Flushed()
-        good: list[tuple[int, Values]] = []
-        for number, values in batch:
-            grid = values["_grid"]
-            if self.grids.unknown(session, grid):
-                result.problems.append(_unknown_grid(number, grid))
-            else:
-                good.append((number, values))
+        good = self._known_grids(session, batch, result.problems)
         result.related["addresses"] = self._define_addresses(session, good)
         unknown = self._unknown_addresses(session, good)
-        rows: list[Values] = []
-        for number, values in good:
-            code = values["address_code"]
-            if code in unknown:
-                result.problems.append(Problem(number, "address_code", code, "unknown address"))
-            else:
-                rows.append(values)  # the "_" extras are not columns: never written
-        result.counts = upsert_resident_values(session, rows, compare=self.compare)
-        stored = {row["holder_ref"] for row in rows}
-        plates = {
-            plate: values["resident_id"]
-            for _, values in good
-            if values["holder_ref"] in stored
-            for plate in values["_plates"]
-        }
+        rows: list[Values] = [values for _, values in good]
+        if unknown:
+            rows = []
+            for number, values in good:
+                code = values["address_code"]
+                if code in unknown:
+                    result.problems.append(Problem(number, "address_code", code, "unknown address"))
+                else:
+                    rows.append(values)  # the "_" extras are not columns: never written
+        if self.first_import is None:
+            self.first_import = not any_resident(session)
+        result.counts = upsert_resident_values(
+            session, rows, compare=self.compare, new_keys=self.first_import
+        )
+        self.first_import = self.first_import and result.counts.inserted == len(rows)
+        plates = {plate: values["resident_id"] for values in rows for plate in values["_plates"]}
         if plates:
             result.related["plates"] = upsert_plates(session, plates)
         mark_occupied(session, {row["address_code"] for row in rows if row["address_code"]})
         return result
+
+    def _known_grids(self, session: Session, batch: Batch, problems: list[Problem]) -> Batch:
+        """The rows whose grid is known (or not given); the others become problems."""
+        unknown = {g for g in {v["_grid"] for _, v in batch} if self.grids.unknown(session, g)}
+        if not unknown:
+            return batch
+        good: list[tuple[int, Values]] = []
+        for number, values in batch:
+            grid = values["_grid"]
+            if grid in unknown:
+                problems.append(_unknown_grid(number, grid))
+            else:
+                good.append((number, values))
+        return good
 
     def _define_addresses(self, session: Session, batch: Batch) -> UpsertCounts:
         fresh: dict[str, tuple[str, ...]] = {}

@@ -103,7 +103,11 @@ class ImportOptions(BaseModel):
         8.0, ge=-14, le=14, title="UTC offset", description="Zone of naive times in the file."
     )
     batch_size: int = Field(
-        50_000, ge=1, le=200_000, title="Batch size", description="Rows per transaction."
+        50_000,
+        ge=1,
+        le=200_000,
+        title="Batch size",
+        description="Rows per transaction (the first ones smaller, so that writing starts early).",
     )
     workers: int | None = Field(
         None,

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.ledger.bulk import insert_many, stored_values
@@ -103,14 +104,22 @@ def upsert(
     *,
     on_insert: Mapping[str, Any] | None = None,
     on_change: Mapping[str, Any] | None = None,
+    new_keys: bool = False,
 ) -> UpsertCounts:
     """Insert rows whose ``key`` is new, update those whose ``compare`` columns differ.
 
     ``on_insert`` values are added to new rows, ``on_change`` values to new and changed ones.
     Rows must have unique keys and carry ``key`` and every ``compare`` column.
+    ``new_keys`` says the keys are most likely not stored (a first import): PostgreSQL then
+    inserts them without looking them up, in a savepoint; if one is stored after all (a
+    unique violation), the savepoint is rolled back and the rows take the usual way.
     """
     counts = UpsertCounts()
     if not rows:
+        return counts
+    constants = {**(on_insert or {}), **(on_change or {})}
+    if new_keys and _inserted_as_new(session, target, key, rows, constants):
+        counts.inserted = len(rows)
         return counts
     stored = stored_values(session, target, key, compare, [row[key] for row in rows])
     fresh: list[Values] = []
@@ -126,14 +135,34 @@ def upsert(
         else:
             counts.unchanged += 1
     if fresh:
-        fresh.sort(key=lambda row: row[key])  # neighbouring keys: fewer index pages touched
-        insert_many(session, target, fresh, {**(on_insert or {}), **(on_change or {})})
+        fresh.sort(key=itemgetter(key))  # neighbouring keys: fewer index pages touched
+        insert_many(session, target, fresh, constants)
         counts.inserted = len(fresh)
     if changed:
         statement = update(target).where(target.c[key] == bindparam("_key"))
         session.execute(statement.execution_options(synchronize_session=False), changed)
         counts.updated = len(changed)
     return counts
+
+
+def _inserted_as_new(
+    session: Session,
+    target: Table,
+    key: str,
+    rows: Sequence[Values],
+    constants: Mapping[str, Any],
+) -> bool:
+    """INSERT ``rows`` without looking their keys up (PostgreSQL only, in a savepoint);
+    False, with nothing written, when another dialect or a key is already stored."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return False  # pysqlite's savepoints are not reliable inside SQLAlchemy's transaction
+    try:
+        with session.begin_nested():
+            insert_many(session, target, sorted(rows, key=itemgetter(key)), constants)
+    except (IntegrityError, dialect.loaded_dbapi.IntegrityError):  # COPY raises the driver's
+        return False
+    return True
 
 
 def _tuple_getter(names: Sequence[str]) -> Callable[[Values], tuple[Any, ...]]:
@@ -286,11 +315,13 @@ def upsert_resident_values(
     rows: Sequence[Values],
     now: datetime | None = None,
     compare: Sequence[str] = RESIDENT_DATA,
+    *,
+    new_keys: bool = False,
 ) -> UpsertCounts:
     """Resident column values by ``holder_ref``; ``resident_id`` is written only on insert.
 
     Only the ``compare`` columns of stored residents are updated (a file without a phone
-    column leaves phones alone).
+    column leaves phones alone). ``new_keys``: see :func:`upsert`.
     """
     now = now or utc_now()
     return upsert(
@@ -301,7 +332,13 @@ def upsert_resident_values(
         compare,
         on_insert={"created_at": now, "face_enrolled": False},
         on_change={"updated_at": now},
+        new_keys=new_keys,
     )
+
+
+def any_resident(session: Session) -> bool:
+    """Whether the ledger holds any resident."""
+    return session.scalar(select(ResidentRow.resident_id).limit(1)) is not None
 
 
 def _value(enum: Any) -> Any:

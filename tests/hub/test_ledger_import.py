@@ -13,16 +13,19 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import JSON, String, Text, func, select
 from stdnum.cn import ric
 
+from hub.ledger import front
 from hub.ledger.exporter import export_file
 from hub.ledger.importer import ImportReport, import_file
 from hub.ledger.kinds import LedgerKind
+from hub.ledger.loaders import Batch
 from hub.ledger.mapping import ImportOptions, MappingError
-from hub.ledger.repository import LedgerRepository
+from hub.ledger.repository import LedgerRepository, any_resident, upsert_resident_values
 from hub.ledger.sample import RESIDENT_HEADERS, Sample, generate, load, write_csv
+from hub.ledger.writer import BatchWriter
 from hub.store.db import Store
 from hub.store.ledger_tables import AddressRow, HouseholdRow, ResidentRow, VehiclePlateRow
 from hub.store.tables import Base
-from models.identity import holder_ref
+from models.identity import holder_ref, mask_id_number, resident_id_for
 
 KEY = b"test-identity-key-0123456789abcdef"
 SAMPLE = generate(60, seed=7)
@@ -329,3 +332,58 @@ def test_residents_occupy_unknown_households_and_leave_vacant_ones(
     with ledger.sessions() as session:
         states = {h.address_code: h.state for h in session.scalars(select(HouseholdRow))}
     assert states == {code: ("occupied", "vacant")[i % 3 == 1] for i, code in enumerate(codes)}
+
+
+def _resident_values(number: str, name: str) -> dict[str, Any]:
+    """Prepared resident values of an ID number without an address."""
+    ref = holder_ref(number, KEY)
+    return {
+        "holder_ref": ref,
+        "resident_id": resident_id_for(ref),
+        "id_masked": mask_id_number(number),
+        "name": name,
+        "phone": "",
+        "address_code": None,
+        "role": "resident",
+        "quarantine_until": None,
+        "key_area_returnee": False,
+        "code_colour": None,
+        "last_test_at": None,
+    }
+
+
+def test_new_keys_fall_back_to_the_upsert_when_one_is_stored(ledger: Store) -> None:
+    """A first import inserts without lookups (PostgreSQL); a resident stored meanwhile
+    (say by a kiosk approval) turns that batch into the usual upsert, same counts."""
+    first = _resident_values(valid_id("11010519491231002"), "甲")
+    second = _resident_values(valid_id("11010519500101001"), "乙")
+    with ledger.transaction() as session:
+        assert not any_resident(session)
+        assert upsert_resident_values(session, [first], new_keys=True).inserted == 1
+    with ledger.transaction() as session:
+        assert any_resident(session)
+        counts = upsert_resident_values(session, [dict(first, name="丙"), second], new_keys=True)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)
+    with ledger.sessions() as session:
+        names = {r.holder_ref: r.name for r in session.scalars(select(ResidentRow))}
+    assert names == {first["holder_ref"]: "丙", second["holder_ref"]: "乙"}
+
+
+def test_first_batches_are_small_so_writing_starts_early(
+    ledger: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches grow from one read step to ``batch_size``: the writer starts after the first
+    step instead of idling until a whole batch is read."""
+    sizes: list[int] = []
+    submit = BatchWriter.submit
+
+    def recording(writer: BatchWriter, batch: Batch) -> None:
+        sizes.append(len(batch))
+        submit(writer, batch)
+
+    monkeypatch.setattr(front, "READ_ROWS", 4)
+    monkeypatch.setattr(BatchWriter, "submit", recording)
+    path = write_csv(tmp_path / "residents.csv", SAMPLE.residents)
+    report = import_residents(ledger, path, options=ImportOptions(workers=0, batch_size=20))
+    assert report.counts.inserted == len(SAMPLE.residents) == 60
+    assert sizes == [4, 8, 16, 20, 12]
