@@ -44,7 +44,8 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
     as_owner "$PGBIN/initdb" -D "$DIR/data" -A trust -U postgres --no-sync >/dev/null
 fi
 as_owner "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start \
-    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" >&2
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 \
+    -c shared_buffers=1GB -c max_wal_size=4GB" >&2
 if ! "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1; then
     "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres test
 fi
