@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Dialect, create_mock_engine, event, select, text
+from sqlalchemy.engine import URL
 
-from hub.store.db import Store, _with_custom_plans
+from hub.store.db import Store
 from hub.store.keyed import keys_in
 from hub.store.ledger_tables import GridRow
+from tests.hub.postgres import temporary_schema
 from tests.support.grids import seed_grids
 
 _GRIDS = select(GridRow.grid_id).where(keys_in(GridRow.grid_id)).order_by(GridRow.grid_id)
@@ -46,18 +49,16 @@ def test_another_select_is_named_by_its_parameter(store: Store) -> None:
         assert session.execute(query, {"leaders": ["W-B"]}).scalars().all() == ["G-B"]
 
 
-def test_postgresql_sessions_plan_for_the_values_given(store: Store) -> None:
-    if store.dialect != "postgresql":
-        assert _with_custom_plans(None) == "-c plan_cache_mode=force_custom_plan"
-        return
-    schema = str(store.engine.url.query["options"]).split("search_path=")[1]
-    with store.engine.connect() as conn:
-        assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
-        assert conn.execute(text("SHOW search_path")).scalar() == schema  # the URL's kept
-
-
-def test_custom_plans_join_the_urls_options_unless_it_sets_the_mode() -> None:
-    assert _with_custom_plans("-csearch_path=t_1") == (
-        "-csearch_path=t_1 -c plan_cache_mode=force_custom_plan"
-    )
-    assert _with_custom_plans("-c plan_cache_mode=auto") == "-c plan_cache_mode=auto"
+def test_postgresql_sessions_plan_for_the_values_given(pg_database: URL) -> None:
+    with temporary_schema(pg_database) as url:
+        store = Store.open(url.render_as_string(hide_password=False))
+        try:
+            with store.engine.connect() as conn:
+                driver = conn.connection.dbapi_connection
+                assert driver is not None
+                assert driver.info.transaction_status == TransactionStatus.IDLE  # committed
+                assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+                schema = conn.execute(text("SHOW search_path")).scalar()
+        finally:
+            store.close()
+    assert f"search_path={schema}" in str(url.query["options"])  # the URL's options kept
