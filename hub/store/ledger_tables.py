@@ -152,7 +152,7 @@ class ResidentRow(Base):
     resident_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
     holder_ref: Mapped[str] = mapped_column(String(128), unique=True, index=True)
     id_masked: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # no index: never searched (0019)
     phone: Mapped[str] = mapped_column(String(32), default="")
     address_code: Mapped[str | None] = mapped_column(
         ForeignKey("addresses.address_code"), index=True
