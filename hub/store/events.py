@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.store.many import insert_new_rows
 from hub.store.tables import DEAD_LETTER_PAYLOAD_CAP, DeadLetterRow, DeviceRow, EventRow
 from hub.store.types import RawJSON
 from models import DeviceStatus, PassageEvent
@@ -64,37 +65,8 @@ def store_events(
     rows = [event_row(event, when, raw.get(event.event_id)) for event in unique.values()]
     if not rows:
         return []
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        new = _insert_unnest(connection, rows)
-        return [event_id for event_id in unique if event_id in new]
-    stmt = (
-        _insert(session, EventRow.__table__)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(EventRow.__table__.c.event_id)
-    )
-    # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues"), compiled once.
-    new = set(session.connection().execute(stmt, rows).scalars())
+    new = insert_new_rows(session.connection(), EventRow, rows, "event_id")
     return [event_id for event_id in unique if event_id in new]
-
-
-_UNNEST_INSERT = (
-    "INSERT INTO events (event_id, device_id, site_id, gate_id, direction, occurred_at,"
-    " received_at, payload) SELECT * FROM unnest(%(event_id)b::uuid[], %(device_id)b::text[],"
-    " %(site_id)b::text[], %(gate_id)b::text[], %(direction)b::text[],"
-    " %(occurred_at)b::timestamptz[], %(received_at)b::timestamptz[], %(payload)b::text[]::json[])"
-    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-)
-"""PostgreSQL: a batch as one array per column. The text never changes with the batch size,
-so psycopg parses it once and the server prepares it once (an ``INSERT ... VALUES`` of N rows
-is new text for every N, parsed again each time)."""
-
-
-def _insert_unnest(connection: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert ``rows`` with :data:`_UNNEST_INSERT`; the ids that were new."""
-    columns = {name: [row[name] for row in rows] for name in rows[0]}
-    columns["payload"] = [str(document) for document in columns["payload"]]
-    return set(connection.exec_driver_sql(_UNNEST_INSERT, columns).scalars())
 
 
 def dead_letter(

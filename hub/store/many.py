@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -27,25 +28,57 @@ def insert_rows(
     Values go to the database as they are, apart from JSON columns (serialised): give
     aware datetimes, as the hub's ``UTCDateTime`` columns expect.
     """
+    if rows:
+        _insert(connection, _table(model, rows), rows, None)
+
+
+def insert_new_rows(
+    connection: Connection,
+    model: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    key: str,
+) -> set[Any]:
+    """:func:`insert_rows`, skipping rows whose unique ``key`` is stored already (``ON
+    CONFLICT DO NOTHING``, so safe against concurrent writers); the keys that were new."""
     if not rows:
-        return
+        return set()
+    return _insert(connection, _table(model, rows), rows, key)
+
+
+def _table(model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> Table:
+    """``model``'s table, once the rows' keys are checked to be its columns."""
     table = model.__table__
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not mapped to a table")
     unknown = set(rows[0]) - set(table.c.keys())
     if unknown:  # table.insert() would drop them without a word
         raise ValueError(f"not columns of {table.name}: {', '.join(sorted(unknown))}")
+    return table
+
+
+def _insert(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str | None
+) -> set[Any]:
+    """Insert ``rows``; with a conflict ``key``, skip stored keys and return the new ones."""
     dialect = connection.dialect
     if dialect.name != "postgresql" or dialect.driver != "psycopg":
-        connection.execute(table.insert(), list(rows))
-        return
+        if key is None:
+            connection.execute(table.insert(), list(rows))
+            return set()
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        )
+        # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues")
+        return set(connection.execute(statement, list(rows)).scalars())
     rows = _with_defaults(table, rows)
     names = tuple(rows[0])
     arrays: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in names}
     for name in names:
         if _is_json(table, name):
             arrays[name] = [None if v is None else json_serializer(v) for v in arrays[name]]
-    connection.exec_driver_sql(_unnest_insert(table, names, dialect), arrays)
+    result = connection.exec_driver_sql(_unnest_insert(table, names, dialect, key), arrays)
+    return set() if key is None else set(result.scalars())
 
 
 def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
@@ -68,8 +101,9 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dic
 
 
 @cache
-def _unnest_insert(table: Table, names: tuple[str, ...], dialect: Dialect) -> str:
-    """``INSERT INTO table (names) SELECT * FROM unnest(%(name)b::type[], ...)``."""
+def _unnest_insert(table: Table, names: tuple[str, ...], dialect: Dialect, key: str | None) -> str:
+    """``INSERT INTO table (names) SELECT * FROM unnest(%(name)b::type[], ...)``, with
+    ``ON CONFLICT (key) DO NOTHING RETURNING key`` when a ``key`` is given."""
     arrays = ", ".join(
         f"%({name})b::text[]::{_type(table, name, dialect)}[]"
         if _is_json(table, name)
@@ -78,8 +112,12 @@ def _unnest_insert(table: Table, names: tuple[str, ...], dialect: Dialect) -> st
     )
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
-    # names are the table's own columns (checked by insert_rows); values are bound
-    return f"INSERT INTO {target} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    conflict = ""
+    if key is not None:
+        quoted = dialect.identifier_preparer.quote(table.c[key].name)
+        conflict = f" ON CONFLICT ({quoted}) DO NOTHING RETURNING {quoted}"
+    # names are the table's own columns (checked by _table); values are bound
+    return f"INSERT INTO {target} ({columns}) SELECT * FROM unnest({arrays}){conflict}"  # noqa: S608
 
 
 def _type(table: Table, name: str, dialect: Dialect) -> str:

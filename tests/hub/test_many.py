@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from hub.store.alert_tables import AlertAuditRow
 from hub.store.db import Store
 from hub.store.ledger_tables import GridWorkerRow
-from hub.store.many import insert_rows
+from hub.store.many import insert_new_rows, insert_rows
 from tests.support.grids import raise_alert, seed_grids
 
 
@@ -77,3 +77,25 @@ def test_an_unknown_column_is_refused(store: Store) -> None:
     refused = pytest.raises(ValueError, match="not columns of grid_workers: nope")
     with refused, store.transaction() as session:
         insert_rows(session.connection(), GridWorkerRow, [{"worker_id": "W-G", "nope": 1}])
+
+
+def test_insert_new_rows_skips_stored_keys_and_names_the_new_ones(store: Store) -> None:
+    def worker(worker_id: str, name: str) -> dict[str, str]:
+        return {"worker_id": worker_id, "name": name}
+
+    with store.transaction() as session:
+        first = insert_new_rows(
+            session.connection(), GridWorkerRow, [worker("W-H", "甲")], "worker_id"
+        )
+    with store.transaction() as session:
+        again = insert_new_rows(
+            session.connection(),
+            GridWorkerRow,
+            [worker("W-H", "乙"), worker("W-I", "丙")],
+            "worker_id",
+        )
+        none = insert_new_rows(session.connection(), GridWorkerRow, [], "worker_id")
+    with store.sessions() as session:
+        names = dict(session.execute(select(GridWorkerRow.worker_id, GridWorkerRow.name)).all())
+    assert (first, again, none) == ({"W-H"}, {"W-I"}, set())
+    assert names == {"W-H": "甲", "W-I": "丙"}  # the stored row is left as it was
