@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -268,14 +269,11 @@ def run_one(
         try:
             wait_subscribed(edge, db_url)
             time.sleep(settle_s)
-            # encoded before timing: the gates' own work, done on their own boxes
-            encoded = [
-                (e.event_id, events_topic(e.site_id, e.device_id), encode(e)) for e in events
-            ]
+            messages = encoded(events)
             cpu_before = cpu_seconds(proc.pid)
             others_before = other_cpu(broker.proc.pid if broker.proc else None)
             started = time.perf_counter()
-            for event_id, topic, payload in encoded:
+            for event_id, topic, payload in messages:
                 edge.publish_encoded(event_id, topic, payload)
             if not edge.wait_settled(300):
                 return Result(backend, n, None, f"{edge.pending} never acked")
@@ -301,9 +299,31 @@ def _count(db_url: str, table: type[Base]) -> int:
         store.close()
 
 
-def backends() -> Iterator[tuple[str, str | None, str]]:
-    """(name, PostgreSQL server URL or None, why skipped) of each backend to run."""
-    yield "sqlite", None, ""
+def encoded(events: list[PassageEvent]) -> list[tuple[uuid.UUID, str, bytes]]:
+    """(event id, topic, payload) of each event: encoded before timing, as the gates' own
+    work, done on their own boxes."""
+    return [(e.event_id, events_topic(e.site_id, e.device_id), encode(e)) for e in events]
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """``--postgres-url`` and ``--backend``, read by :func:`backends`."""
+    parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        nargs="+",
+        default=["sqlite", "postgresql"],
+        help="databases to run",
+    )
+
+
+def backends(args: argparse.Namespace) -> Iterator[tuple[str, str | None, str]]:
+    """(name, PostgreSQL server URL or None, why skipped) of each backend ``args`` asks for
+    (see :func:`add_database_options`)."""
+    if "sqlite" in args.backend:
+        yield "sqlite", None, ""
+    if "postgresql" not in args.backend:
+        return
     try:
         server = postgres.admin_url()
     except postgres.PostgresUnavailableError as exc:
@@ -350,14 +370,7 @@ def main() -> None:
         help="seconds between the hub subscribing and the first event, so its start-up rounds"
         " (gallery announcement, escalation checks) are done: steady state; 0 for a cold start",
     )
-    parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
-    parser.add_argument(
-        "--backend",
-        choices=["sqlite", "postgresql"],
-        nargs="+",
-        default=["sqlite", "postgresql"],
-        help="databases to run",
-    )
+    add_database_options(parser)
     parser.add_argument(
         "--reports",
         action="store_true",
@@ -374,9 +387,7 @@ def main() -> None:
         broker = MosquittoBroker(work / "broker")
         broker.start()
         try:
-            for backend, server, note in backends():
-                if backend not in args.backend:
-                    continue
+            for backend, server, note in backends(args):
                 if note:
                     results.append(Result(backend, args.events, None, note))
                     continue

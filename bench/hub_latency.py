@@ -41,19 +41,19 @@ from rich.table import Table  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench.hub import (  # noqa: E402
+    add_database_options,
     backends,
     district,
+    encoded,
     fresh_database,
     hub_worker,
     mixed_events,
     wait_subscribed,
 )
 from hub.store import EventRow, Store  # noqa: E402
-from models import Alert, decode, encode  # noqa: E402
+from models import Alert, decode  # noqa: E402
 from models.topics import all_alerts  # noqa: E402
-from models.topics import events as events_topic  # noqa: E402
 from models.transport import without_nagle  # noqa: E402
-from tests.hub import postgres  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.hub_publisher import HubPublisher  # noqa: E402
 
@@ -142,11 +142,9 @@ def run_one(
         try:
             wait_subscribed(edge, db_url)
             time.sleep(args.settle)  # steady state: the hub's start-up work is done
-            encoded = [
-                (e.event_id, events_topic(e.site_id, e.device_id), encode(e)) for e in events
-            ]
+            messages = encoded(events)
             started = time.perf_counter()
-            for i, (event_id, topic, payload) in enumerate(encoded):
+            for i, (event_id, topic, payload) in enumerate(messages):
                 delay = started + i / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
@@ -185,17 +183,8 @@ def main() -> None:
         " the gallery announcement, the first timer checks); 0 measures a cold start",
     )
     parser.add_argument("--alert-share", type=float, default=0.05, help="events raising alerts")
-    parser.add_argument("--postgres-url", default=None, help=f"default: ${postgres.ENV_VAR}")
-    parser.add_argument(
-        "--backend",
-        choices=["sqlite", "postgresql"],
-        nargs="+",
-        default=["sqlite", "postgresql"],
-        help="databases to run",
-    )
+    add_database_options(parser)
     args = parser.parse_args()
-    if args.postgres_url:
-        os.environ[postgres.ENV_VAR] = args.postgres_url
     console = Console(width=120)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="gridgate-bench-latency-") as tmp:
@@ -203,9 +192,7 @@ def main() -> None:
         broker = MosquittoBroker(work / "broker")
         broker.start()
         try:
-            for backend, server, note in backends():
-                if backend not in args.backend:
-                    continue
+            for backend, server, note in backends(args):
                 if note:
                     runs.append(Run(backend, 0, 0, 0, [], [], [], note))
                     continue
