@@ -66,6 +66,8 @@ def _summary(report: ImportReport, errors_path: Path | None) -> None:
         console.print(f"  row {error.row} {error.column}: {error.reason} ({error.value})")
     if errors_path is not None and report.errors:
         console.print(f"all {len(report.errors):,} problems in {errors_path}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
 
 
 @app.command("import")

@@ -15,7 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Table, select, text
 
 from hub.ledger.checks import RowError
 from hub.ledger.front import Source, gc_paused, steps
@@ -27,6 +27,7 @@ from hub.ledger.repository import UpsertCounts, Values
 from hub.ledger.rowparse import ParseSpec
 from hub.ledger.writer import BatchWriter
 from hub.store.db import Store
+from hub.store.foreign_keys import lifted_foreign_keys
 
 Progress = Callable[[int, int | None], None]
 """Called after each batch with how far reading got and the total (bytes or rows)."""
@@ -54,6 +55,7 @@ class ImportReport:
     related: dict[str, UpsertCounts] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -107,6 +109,16 @@ def _workers(options: ImportOptions, path: Path) -> int:
     return min(cpus - 2, MAX_AUTO_WORKERS)  # the importing process needs a core to write
 
 
+def _bulk_tables(store: Store, loader: Loader) -> tuple[Table, ...]:
+    """The loader's bulk tables when this is a first import (its first table is empty)."""
+    tables = loader.bulk_tables
+    if not tables or store.dialect != "postgresql":
+        return ()
+    with store.transaction() as session:
+        stored = session.execute(select(tables[0]).limit(1)).first()
+    return () if stored else tables
+
+
 def import_file(
     store: Store,
     kind: LedgerKind | str,
@@ -144,8 +156,10 @@ def import_file(
         headers = {f: h for f, h in zip(columns, reader.header, strict=False) if f}
         source = Source(path, options, spec, headers)
         checks = source.checks()
-        out = _Writer(store, make_loader(kind, spec.present, identity_key), report)
+        loader = make_loader(kind, spec.present, identity_key)
+        out = _Writer(store, loader, report)
         with (
+            lifted_foreign_keys(store.engine, _bulk_tables(store, loader)) as lifted,
             gc_paused(),
             closing(steps(source, reader, _workers(options, path))) as checked,
             BatchWriter(out.flush) as writer,
@@ -163,6 +177,10 @@ def import_file(
                 if progress:
                     progress(step.position, reader.total)
             writer.submit(pending)
+        report.warnings.extend(  # lifted.invalid is known once the block has ended
+            f"foreign key {name} is not met by rows stored during the import"
+            for name in lifted.invalid
+        )
         if progress:
             progress(reader.total or reader.position(), reader.total)
     finally:

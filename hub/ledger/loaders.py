@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hub.ledger.idnumber import HolderHasher, mask_canonical, resident_id_for
@@ -35,7 +35,9 @@ from hub.store.ledger_tables import (
     GridRow,
     GridWorkerRow,
     HouseholdRow,
+    ResidentRow,
     SiteRow,
+    VehiclePlateRow,
     worker_grids,
 )
 
@@ -69,6 +71,11 @@ class Loader(Protocol):
     key_field: str
     """The row field whose value must be unique in a file."""
 
+    bulk_tables: tuple[Table, ...]
+    """The tables a first import writes (the first one empty): their foreign keys may be
+    checked once at the end instead of row by row, as the loader checks the references
+    itself (see :mod:`hub.store.foreign_keys`)."""
+
     def prepare(self, row: Any) -> Values:
         """Column values (and ``_``-prefixed extras) of a validated row."""
         ...
@@ -87,6 +94,8 @@ class Loader(Protocol):
 
 
 class _NoChecks:
+    bulk_tables: tuple[Table, ...] = ()
+
     def check(self, row: int, values: Values) -> Problem | None:
         return None
 
@@ -117,6 +126,9 @@ class ResidentLoader:
     """Residents by holder reference; a row may also define its address and plates."""
 
     key_field = "id_number"
+    bulk_tables: tuple[Table, ...] = tuple(
+        map(table, (ResidentRow, HouseholdRow, AddressRow, VehiclePlateRow))
+    )
 
     def __init__(self, key: bytes, present: set[str]) -> None:
         self.hasher = HolderHasher(key)
@@ -232,6 +244,7 @@ class AddressLoader(_NoChecks):
     """Addresses by code, with their household state when the file gives one."""
 
     key_field = "address_code"
+    bulk_tables: tuple[Table, ...] = (table(AddressRow), table(HouseholdRow))
 
     def __init__(self, present: set[str]) -> None:
         self.compare = _compare(ADDRESS_DATA, present | {"street", "grid_id"})

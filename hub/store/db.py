@@ -98,12 +98,15 @@ class Store:
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = True) -> Store:
-        """Connect to ``url`` and (by default) bring its schema up to date."""
+        """Connect to ``url`` and (by default) bring its schema up to date, foreign keys that a
+        bulk load left lifted included (:mod:`hub.store.foreign_keys`)."""
         store = cls(create_db_engine(url))
         if migrate:
+            from hub.store.foreign_keys import restore_foreign_keys
             from hub.store.migrate import upgrade
 
             upgrade(store.engine)
+            restore_foreign_keys(store.engine)
         return store
 
     @property
