@@ -136,8 +136,10 @@ def db_upgrade(
     data_dir: DataDir = None,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
-    """Apply the migrations up to ``revision`` (the newest by default)."""
+    """Apply the migrations up to ``revision`` (the newest by default); at the newest, also
+    put back foreign keys that an interrupted first ledger import left lifted."""
     from hub.store.db import create_db_engine
+    from hub.store.foreign_keys import restore_foreign_keys
     from hub.store.migrate import current_revision, upgrade
 
     settings: StoreSettings = _settings(StoreSettings, database_url=database_url, data_dir=data_dir)
@@ -145,6 +147,12 @@ def db_upgrade(
     try:
         upgrade(engine, revision)
         console.print(f"database at revision {current_revision(engine)}")
+        if revision == "head":
+            restored = restore_foreign_keys(engine)
+            for name in restored.names:
+                console.print(f"restored foreign key {name}")
+            for name in restored.invalid:
+                console.print(f"[yellow]warning:[/] stored rows break foreign key {name}")
     finally:
         engine.dispose()
 

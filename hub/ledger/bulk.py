@@ -3,7 +3,7 @@
 SQLAlchemy's per-statement compiling and per-row parameter handling cost more than the
 database's own work; for 800,000 residents that is the difference between well under and
 over a minute. So on SQLite and PostgreSQL, stored rows are looked up with one query per
-chunk of keys (``IN (?, ...)``, ``= ANY(%s)``) and new rows go in with ``executemany``
+chunk of keys (``IN (?, ...)``, ``= ANY(%b)``) and new rows go in with ``executemany``
 (SQLite) or ``COPY`` (PostgreSQL); other engines take SQLAlchemy's path.
 """
 
@@ -122,7 +122,8 @@ def stored_values(
             if dialect.name == "sqlite":
                 cursor.execute(f"{sql} IN ({','.join('?' * len(chunk))})", chunk)
             else:
-                cursor.execute(f"{sql} = ANY(%s)", (list(chunk),))
+                # %b: the keys as one binary text[] (psycopg dumps it 2 us/key cheaper)
+                cursor.execute(f"{sql} = ANY(%b)", (list(chunk),))
             rows = cursor.fetchall()
         for row in rows:
             values = row[1:]

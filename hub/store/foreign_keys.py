@@ -52,9 +52,9 @@ def _stored(connection: Connection, tables: Iterable[Table]) -> dict[str, bool]:
     names = [table.name for table in tables]
     rows = connection.execute(
         text(
-            "SELECT conname, convalidated FROM pg_constraint JOIN pg_class ON pg_class.oid = conrelid "
-            "WHERE contype = 'f' AND relnamespace = to_regnamespace(current_schema()) "
-            "AND relname = ANY(:names)"
+            "SELECT conname, convalidated FROM pg_constraint "
+            "JOIN pg_class ON pg_class.oid = conrelid WHERE contype = 'f' "
+            "AND relnamespace = to_regnamespace(current_schema()) AND relname = ANY(:names)"
         ),
         {"names": names},
     )

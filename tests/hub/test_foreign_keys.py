@@ -207,3 +207,19 @@ def test_an_import_killed_mid_way_gets_its_keys_back_at_the_next_open(
             assert len(session.execute(select(RESIDENTS.c.resident_id)).all()) == 30_000
     finally:
         reopened.close()
+
+
+def test_db_upgrade_puts_back_a_lifted_key(pg_store: Store, pg_url: str) -> None:
+    with pg_store.transaction() as session:
+        session.execute(text(f"ALTER TABLE residents DROP CONSTRAINT {RESIDENT_KEY}"))
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "db", "upgrade", "--database-url", pg_url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"restored foreign key {RESIDENT_KEY}\n" in result.stdout + result.stderr
+    assert stored_keys(pg_store)[RESIDENT_KEY] is True
