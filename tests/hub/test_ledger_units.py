@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,11 @@ def test_cell_parsers() -> None:
         }
     )
     assert row.role == "tenant" and row.code_colour == "red"
-    assert row.last_test_at is not None and row.last_test_at.utcoffset() is not None
+    assert row.last_test_at == datetime(2022, 11, 19, 0, 30, tzinfo=UTC)  # 08:30 in China
+    assert row.last_test_at.tzinfo is UTC  # as the store reads it back: compared cheaply
+    assert parse.a_datetime("2022-11-19T08:30:00+02:00") == datetime(
+        2022, 11, 19, 6, 30, tzinfo=UTC
+    )
     with pytest.raises(ValidationError):
         ResidentIn.model_validate({"id_number": "11010519491231002X", "name": "x", "extra": 1})
 
