@@ -15,7 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import select, text
 
 from hub.ledger.checks import RowError
 from hub.ledger.front import Source, gc_paused, steps
@@ -109,14 +109,12 @@ def _workers(options: ImportOptions, path: Path) -> int:
     return min(cpus - 2, MAX_AUTO_WORKERS)  # the importing process needs a core to write
 
 
-def _bulk_tables(store: Store, loader: Loader) -> tuple[Table, ...]:
-    """The loader's bulk tables when this is a first import (its first table is empty)."""
-    tables = loader.bulk_tables
-    if not tables or store.dialect != "postgresql":
-        return ()
+def _first_import(store: Store, loader: Loader) -> bool:
+    """Whether the loader's first bulk table is empty: a first import."""
+    if not loader.bulk_tables:
+        return False
     with store.transaction() as session:
-        stored = session.execute(select(tables[0]).limit(1)).first()
-    return () if stored else tables
+        return session.execute(select(loader.bulk_tables[0]).limit(1)).first() is None
 
 
 def import_file(
@@ -157,9 +155,12 @@ def import_file(
         source = Source(path, options, spec, headers)
         checks = source.checks()
         loader = make_loader(kind, spec.present, identity_key)
+        loader.first_import = _first_import(store, loader)
         out = _Writer(store, loader, report)
         with (
-            lifted_foreign_keys(store.engine, _bulk_tables(store, loader)) as lifted,
+            lifted_foreign_keys(
+                store.engine, loader.bulk_tables if loader.first_import else ()
+            ) as lifted,
             gc_paused(),
             closing(steps(source, reader, _workers(options, path))) as checked,
             BatchWriter(out.flush) as writer,

@@ -20,7 +20,6 @@ from hub.ledger.repository import (
     RESIDENT_DATA,
     UpsertCounts,
     Values,
-    any_resident,
     existing_keys,
     mark_occupied,
     replace_links,
@@ -76,6 +75,10 @@ class Loader(Protocol):
     checked once at the end instead of row by row, as the loader checks the references
     itself (see :mod:`hub.store.foreign_keys`)."""
 
+    first_import: bool
+    """Set by the importer before the first batch: whether the first of ``bulk_tables`` was
+    empty (the file's keys are then new, as they are unique in the file)."""
+
     def prepare(self, row: Any) -> Values:
         """Column values (and ``_``-prefixed extras) of a validated row."""
         ...
@@ -95,6 +98,7 @@ class Loader(Protocol):
 
 class _NoChecks:
     bulk_tables: tuple[Table, ...] = ()
+    first_import = False
 
     def check(self, row: int, values: Values) -> Problem | None:
         return None
@@ -141,9 +145,8 @@ class ResidentLoader:
         """Row of the first resident each plate was listed for."""
         self.addresses: dict[str, tuple[str, ...]] = {}
         """Addresses known to exist, with the definition this file gave first (or ())."""
-        self.first_import: bool | None = None
-        """Whether no resident was stored when the import began (its keys are then new: the
-        file's are unique); None until the first batch."""
+        self.first_import = False
+        """See :class:`Loader`; cleared once a batch finds a key already stored."""
 
     def prepare(self, row: ResidentIn | Mapping[str, Any]) -> Values:
         """Values of a validated row or of its field values (see :mod:`hub.ledger.fastrow`)."""
@@ -194,8 +197,6 @@ class ResidentLoader:
                     result.problems.append(Problem(number, "address_code", code, "unknown address"))
                 else:
                     rows.append(values)  # the "_" extras are not columns: never written
-        if self.first_import is None:
-            self.first_import = not any_resident(session)
         result.counts = upsert_resident_values(
             session, rows, compare=self.compare, new_keys=self.first_import
         )

@@ -336,10 +336,5 @@ def upsert_resident_values(
     )
 
 
-def any_resident(session: Session) -> bool:
-    """Whether the ledger holds any resident."""
-    return session.scalar(select(ResidentRow.resident_id).limit(1)) is not None
-
-
 def _value(enum: Any) -> Any:
     return None if enum is None else enum.value

@@ -19,7 +19,7 @@ from hub.ledger.importer import ImportReport, import_file
 from hub.ledger.kinds import LedgerKind
 from hub.ledger.loaders import Batch
 from hub.ledger.mapping import ImportOptions, MappingError
-from hub.ledger.repository import LedgerRepository, any_resident, upsert_resident_values
+from hub.ledger.repository import LedgerRepository, upsert_resident_values
 from hub.ledger.sample import RESIDENT_HEADERS, Sample, generate, load, write_csv
 from hub.ledger.writer import BatchWriter
 from hub.store.db import Store
@@ -357,11 +357,11 @@ def test_new_keys_fall_back_to_the_upsert_when_one_is_stored(ledger: Store) -> N
     (say by a kiosk approval) turns that batch into the usual upsert, same counts."""
     first = _resident_values(valid_id("11010519491231002"), "甲")
     second = _resident_values(valid_id("11010519500101001"), "乙")
+    assert count(ledger, ResidentRow) == 0
     with ledger.transaction() as session:
-        assert not any_resident(session)
         assert upsert_resident_values(session, [first], new_keys=True).inserted == 1
+    assert count(ledger, ResidentRow) == 1
     with ledger.transaction() as session:
-        assert any_resident(session)
         counts = upsert_resident_values(session, [dict(first, name="丙"), second], new_keys=True)
     assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)
     with ledger.sessions() as session:
