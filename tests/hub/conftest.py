@@ -36,15 +36,19 @@ def pg_database() -> Iterator[URL]:
         yield url
 
 
+@pytest.fixture
+def pg_url(pg_database: URL) -> Iterator[str]:
+    """A fresh schema's URL in the module's PostgreSQL database."""
+    with temporary_schema(pg_database) as url:
+        yield url.render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: an SQLite file, or a fresh schema in the module's PostgreSQL database."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    database: URL = request.getfixturevalue("pg_database")
-    with temporary_schema(database) as url:
-        yield url.render_as_string(hide_password=False)
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

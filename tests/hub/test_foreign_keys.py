@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
 from hub.ledger.importer import import_file
@@ -29,7 +28,6 @@ from hub.store.db import Store
 from hub.store.foreign_keys import lifted_foreign_keys, restore_foreign_keys
 from hub.store.ledger_tables import HouseholdRow, ResidentRow
 from hub.store.tables import Base
-from tests.hub.postgres import temporary_schema
 from tests.hub.test_ledger_import import KEY, reference_only
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,13 +35,6 @@ HOUSEHOLDS = table(HouseholdRow)
 RESIDENTS = table(ResidentRow)
 HOUSEHOLD_KEY = "fk_households_address_code_addresses"
 RESIDENT_KEY = "fk_residents_address_code_addresses"
-
-
-@pytest.fixture
-def pg_url(pg_database: URL) -> Iterator[str]:
-    """A fresh schema's URL in the module's PostgreSQL database."""
-    with temporary_schema(pg_database) as url:
-        yield url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

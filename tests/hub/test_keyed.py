@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Dialect, create_mock_engine, event, select, text
-from sqlalchemy.engine import URL
+from sqlalchemy import Dialect, create_mock_engine, event, make_url, select, text
 
 from hub.store.db import Store
 from hub.store.keyed import keys_in
 from hub.store.ledger_tables import GridRow
-from tests.hub.postgres import temporary_schema
 from tests.support.grids import seed_grids
 
 _GRIDS = select(GridRow.grid_id).where(keys_in(GridRow.grid_id)).order_by(GridRow.grid_id)
@@ -49,16 +47,15 @@ def test_another_select_is_named_by_its_parameter(store: Store) -> None:
         assert session.execute(query, {"leaders": ["W-B"]}).scalars().all() == ["G-B"]
 
 
-def test_postgresql_sessions_plan_for_the_values_given(pg_database: URL) -> None:
-    with temporary_schema(pg_database) as url:
-        store = Store.open(url.render_as_string(hide_password=False))
-        try:
-            with store.engine.connect() as conn:
-                driver = conn.connection.dbapi_connection
-                assert driver is not None
-                assert driver.info.transaction_status == TransactionStatus.IDLE  # committed
-                assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
-                schema = conn.execute(text("SHOW search_path")).scalar()
-        finally:
-            store.close()
-    assert f"search_path={schema}" in str(url.query["options"])  # the URL's options kept
+def test_postgresql_sessions_plan_for_the_values_given(pg_url: str) -> None:
+    store = Store.open(pg_url)
+    try:
+        with store.engine.connect() as conn:
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
+            assert driver.info.transaction_status == TransactionStatus.IDLE  # committed
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+            schema = conn.execute(text("SHOW search_path")).scalar()
+    finally:
+        store.close()
+    assert f"search_path={schema}" in str(make_url(pg_url).query["options"])  # options kept

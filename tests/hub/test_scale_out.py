@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL
 
 from hub.store import DeadLetterRow, EventRow, Store
 from tests.hub.conftest import TEST_SECRET
-from tests.hub.postgres import temporary_schema
 from tests.hub.test_crash import HubProcess, _devices_seen, _wait
 from tests.support.broker import MosquittoBroker
 from tests.support.factories import passage_event
@@ -35,12 +32,6 @@ TOTAL = 2000
 STOPPED_RE = re.compile(r"hub stopped: stored (\d+) new events \((\d+) duplicates")
 MIN_SHARE = 0.2
 """Each worker stored at least this part of the first half, published before the kill."""
-
-
-@pytest.fixture
-def pg_url(pg_database: URL) -> Iterator[str]:
-    with temporary_schema(pg_database) as url:
-        yield url.render_as_string(hide_password=False)
 
 
 def _worker(name: str, broker: MosquittoBroker, db_url: str, tmp_path: Path) -> HubProcess:
